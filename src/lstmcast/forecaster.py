@@ -1,0 +1,322 @@
+"""Forecaster: one pipeline of differencing, scaling, windowing, an LSTM ensemble and its trainer.
+
+The constructor only stores parameters (scikit-learn's contract); ``fit`` validates the series,
+fits the transforms on it alone (so the scaler never sees test data), frames windows, builds and
+trains the network, and keeps what forecasting needs in attributes ending in ``_``. Every output is
+inverted back to the data's own units and dated.
+
+    f = Forecaster(model="stacked", look_back=12, epochs=300, difference=1, seed=7)
+    f.fit(y[:-12]).forecast(horizon=12)      # pandas Series indexed by the next 12 periods
+    walk_forward(f, y, test_size=12).rmse    # rolling one-step evaluation, original units
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+
+from lstmcast.data.transforms import Scaler, difference, undifference_one_step, undifference_recursive
+from lstmcast.data.validate import check_int, validate_series
+from lstmcast.data.windows import windows
+from lstmcast.errors import InputError, NotFittedError
+from lstmcast.evaluation.split import future_index
+from lstmcast.models.zoo import ModelConfig, Network, build_network
+from lstmcast.training.trainer import TrainConfig, TrainHistory, ensure_tensor, predict, train
+
+
+class Forecaster(BaseEstimator):
+    """An LSTM forecaster (an ensemble of ``members`` networks) following the forecaster protocol.
+
+    ``predict(y, start)`` gives one-step-ahead forecasts from the true past (the seeds' walk-forward
+    scheme) and ``forecast(horizon)`` extends the fitted data, directly from the network's
+    ``steps_out`` outputs or recursively beyond them. With ``members > 1`` the ensemble mean is
+    returned and ``forecast(..., return_members=True)`` gives every member.
+    A DataFrame is modelled with all columns as inputs; ``target`` (default: the last column)
+    is forecast, or every column with ``target="all"`` (parallel series).
+    """
+
+    def __init__(
+        self,
+        model: str = "vanilla",
+        look_back: int = 1,
+        steps_out: int = 1,
+        units: int = 50,
+        layers: int | None = None,
+        activation: str = "tanh",
+        dropout: float = 0.0,
+        subsequences: int = 2,
+        filters: int = 64,
+        kernel: int | None = None,
+        framing: str = "steps",
+        epochs: int = 100,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        optimizer: str = "adam",
+        loss: str = "mse",
+        shuffle: bool = True,
+        stateful: bool = False,
+        patience: int | None = None,
+        validation_size: int = 0,
+        difference: int = 0,
+        scale: str = "minmax-sym",
+        target: str | None = None,
+        members: int = 1,
+        seed: int | None = None,
+    ):
+        self.model = model
+        self.look_back = look_back
+        self.steps_out = steps_out
+        self.units = units
+        self.layers = layers
+        self.activation = activation
+        self.dropout = dropout
+        self.subsequences = subsequences
+        self.filters = filters
+        self.kernel = kernel
+        self.framing = framing
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.loss = loss
+        self.shuffle = shuffle
+        self.stateful = stateful
+        self.patience = patience
+        self.validation_size = validation_size
+        self.difference = difference
+        self.scale = scale
+        self.target = target
+        self.members = members
+        self.seed = seed
+
+    # ---- configuration -----------------------------------------------------------------------
+
+    def min_train_size(self) -> int:
+        """Return the fewest observations ``fit`` accepts: differencing + look-back + steps out."""
+        return self.difference + self.look_back + self.steps_out
+
+    def model_config(self, n_features: int, n_targets: int) -> ModelConfig:
+        """Return the network configuration for data with these feature and target counts."""
+        features_in = n_features * self.look_back if self.framing == "features" else n_features
+        return ModelConfig(
+            architecture=self.model, n_in=1 if self.framing == "features" else self.look_back,
+            n_features=features_in, n_out=self.steps_out, n_targets=n_targets, units=self.units,
+            layers=self.layers, activation=self.activation, dropout=self.dropout,
+            subsequences=self.subsequences, filters=self.filters, kernel=self.kernel,
+        ).validated()
+
+    def train_config(self) -> TrainConfig:
+        """Return the trainer's configuration."""
+        return TrainConfig(
+            epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            optimizer=self.optimizer, loss=self.loss, shuffle=self.shuffle, stateful=self.stateful,
+            patience=self.patience,
+        )
+
+    def _check_params(self) -> None:
+        check_int(self.look_back, "look_back", 1)
+        check_int(self.steps_out, "steps_out", 1)
+        check_int(self.members, "members", 1)
+        check_int(self.difference, "difference", 0)
+        check_int(self.validation_size, "validation_size", 0)
+        if self.framing not in ("steps", "features"):
+            raise InputError(f"framing must be 'steps' or 'features'; got {self.framing!r}")
+
+    # ---- fitting -----------------------------------------------------------------------------
+
+    def fit(self, y, callbacks=()) -> "Forecaster":
+        """Return self, trained on the series or frame ``y`` (all of it is training data)."""
+        self._check_params()
+        data = validate_series(y, "y")
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        self.columns_ = list(frame.columns)
+        self.target_idx_ = self._target_indices(frame)
+        self.index_ = frame.index
+        self.values_ = frame.to_numpy(dtype=np.float64)  # (T, columns), original units
+        needed = self.min_train_size() + self.validation_size
+        if len(frame) < needed:
+            raise InputError(
+                f"look_back={self.look_back} with steps_out={self.steps_out}, difference={self.difference}"
+                f"{f' and validation_size={self.validation_size}' if self.validation_size else ''} needs at "
+                f"least {needed} observations; the series has {len(frame)}"
+            )
+        diffed = difference(self.values_, self.difference) if self.difference else self.values_
+        fit_rows = diffed[: len(diffed) - self.validation_size] if self.validation_size else diffed
+        self.scaler_ = Scaler(self.scale).fit(fit_rows)
+        z = self.scaler_.transform(diffed)
+        X, Y = self._frame(z)
+        cfg = self.model_config(len(self.columns_), len(self.target_idx_))
+        self.seeds_ = self._member_seeds()
+        X_t, Y_t = ensure_tensor(X), ensure_tensor(Y)
+        validation = None
+        if self.validation_size:
+            X_t, Y_t, validation = X_t[: -self.validation_size], Y_t[: -self.validation_size], (
+                X_t[-self.validation_size :], Y_t[-self.validation_size :])
+        if len(X_t) < 1:
+            raise InputError("no training windows remain after the validation split; lower validation_size")
+        torch.manual_seed(self.seeds_[0])  # dropout masks
+        with _threads_for(self.units * self.members):
+            self.network_: Network = build_network(cfg, self.seeds_)
+            self.history_: TrainHistory = train(
+                self.network_, X_t, Y_t, self.train_config(), self.seeds_, tuple(callbacks), validation)
+        self.n_train_windows_ = len(X_t)
+        return self
+
+    def _target_indices(self, frame: pd.DataFrame) -> list[int]:
+        if self.target == "all":
+            return list(range(frame.shape[1]))
+        if self.target is None:
+            return [frame.shape[1] - 1]
+        if self.target not in frame.columns:
+            raise InputError(f"target {self.target!r} is not a column; columns are {list(frame.columns)}")
+        return [list(frame.columns).index(self.target)]
+
+    def _member_seeds(self) -> list[int]:
+        base = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+        return [int(base) + k for k in range(self.members)]
+
+    def _frame(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the training windows of the scaled, differenced values z (rows, columns)."""
+        return windows(z, self.look_back, self.steps_out, targets=self.target_idx_, framing=self.framing)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise NotFittedError("this Forecaster is not fitted yet; call fit(y) first")
+
+    # ---- prediction --------------------------------------------------------------------------
+
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        """Return the network's scaled outputs for windows X, (members, samples, steps_out, targets).
+
+        X is (samples, steps, features), or (members, samples, ...) for one input set per member.
+        A stateful network is run from a zero state over X in the training batch layout, so X must
+        start with the first training window: the state carried into later windows is then the one
+        the training set builds up, as the seeds do before forecasting.
+        """
+        with _threads_for(self.units * self.members):
+            out, _ = predict(self.network_, ensure_tensor(X), batch_size=self.batch_size if self.stateful else 1024,
+                             stateful=self.stateful)
+        return out.numpy()
+
+    def _diffed(self, values: np.ndarray) -> np.ndarray:
+        return difference(values, self.difference) if self.difference else values
+
+    def _inverse_scale(self, z: np.ndarray) -> np.ndarray:
+        """Return scaled target values z (..., targets) in differenced units."""
+        full = np.zeros(z.shape[:-1] + (len(self.columns_),))
+        full[..., self.target_idx_] = z
+        return self.scaler_.inverse_transform(full)[..., self.target_idx_]
+
+    def predict(self, y, start: int) -> np.ndarray:
+        """Return one-step-ahead forecasts for positions ``start .. len(y)-1`` of ``y``, no refitting.
+
+        Each forecast uses the true values before its position. Shape (n,) for one member,
+        (members, n) for an ensemble; with several targets a trailing targets axis is added.
+        """
+        self._check_fitted()
+        data = validate_series(y, "y")
+        values = (data.to_frame() if isinstance(data, pd.Series) else data).to_numpy(dtype=np.float64)
+        lag, lb = self.difference, self.look_back
+        if values.shape[1] != len(self.columns_):
+            raise InputError(f"y has {values.shape[1]} columns; the forecaster was fitted on {len(self.columns_)}")
+        if not lag + lb <= start < len(values):
+            raise InputError(
+                f"start={start} must leave look_back + difference = {lag + lb} observations before it "
+                f"and lie inside y (length {len(values)})"
+            )
+        z = self.scaler_.transform(self._diffed(values))
+        X, _ = windows(z, lb, 1, framing=self.framing)  # window i predicts z row i + lb
+        first = start - lag - lb
+        # stateful networks replay every window from the start of y (which must be where fit's data began)
+        out = self._run(X)[:, first:] if self.stateful else self._run(X[first:])
+        step1 = self._inverse_scale(out[:, :, 0, :])  # (members, n, targets), differenced units
+        if lag:
+            hist = values[:, self.target_idx_]
+            step1 = undifference_one_step(step1, hist, start, lag)
+        return self._squeeze(step1)
+
+    def forecast(self, horizon: int, return_members: bool = False):
+        """Return the next ``horizon`` values after the fitted data, dated.
+
+        Direct from the network when ``horizon <= steps_out``, else recursive (each forecast fed
+        back as input); ``result.attrs["method"]`` says which. The ensemble mean by default; with
+        ``return_members=True`` a DataFrame with one column per member (single target only).
+        """
+        self._check_fitted()
+        horizon = check_int(horizon, "horizon", 1)
+        recursive = horizon > self.steps_out
+        if recursive and len(self.target_idx_) != len(self.columns_):
+            raise InputError(
+                f"horizon={horizon} exceeds steps_out={self.steps_out}, and forecasting recursively needs "
+                "future values of every input column; use steps_out >= horizon or target='all'"
+            )
+        z = self.scaler_.transform(self._diffed(self.values_))  # (rows, columns)
+        members = self.network_.members
+        z = np.broadcast_to(z, (members,) + z.shape).copy()  # each member extends its own history
+        steps: list[np.ndarray] = []
+        done = 0
+        while done < horizon:
+            out = self._next_block(z)  # (members, steps_out, targets)
+            steps.append(out)
+            done += out.shape[1]
+            if done < horizon:
+                z = np.concatenate([z, out], axis=1)
+        zf = np.concatenate(steps, axis=1)[:, :horizon]  # (members, horizon, targets)
+        future = self._inverse_scale(zf)
+        if self.difference:
+            last = self.values_[-self.difference :][:, self.target_idx_]
+            future = undifference_recursive(future, last, self.difference)
+        index = future_index(self.index_, horizon)
+        method = "recursive" if recursive else "direct"
+        if return_members:
+            if len(self.target_idx_) != 1:
+                raise InputError("return_members=True needs a single target")
+            out = pd.DataFrame(future[:, :, 0].T, index=index, columns=[f"member_{k}" for k in range(members)])
+        elif len(self.target_idx_) == 1:
+            out = pd.Series(future[:, :, 0].mean(axis=0), index=index, name=self.columns_[self.target_idx_[0]])
+        else:
+            out = pd.DataFrame(future.mean(axis=0), index=index, columns=[self.columns_[i] for i in self.target_idx_])
+        out.attrs["method"] = method
+        return out
+
+    def _next_block(self, z: np.ndarray) -> np.ndarray:
+        """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""
+        if self.stateful:  # replay each member's whole history, its own forecasts included
+            return self._run(np.stack([_all_windows(zk, self.look_back, self.framing) for zk in z]))[:, -1]
+        X = np.stack([_final_window(zk, self.look_back, self.framing) for zk in z])  # (members, steps, features)
+        return self._run(X[:, None])[:, 0]
+
+    def _squeeze(self, a: np.ndarray) -> np.ndarray:
+        if a.shape[-1] == 1:
+            a = a[..., 0]
+        return a[0] if a.shape[0] == 1 else a
+
+
+def _final_window(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
+    """Return the last input window of z (rows, columns): (look_back, columns) or (1, look_back*columns)."""
+    w = z[-look_back:]
+    return w.reshape(1, -1) if framing == "features" else w
+
+
+def _all_windows(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
+    """Return every input window of z, the final one (ending at the last row) included."""
+    padded = np.concatenate([z, z[-1:]])  # a dummy target row so the final window is framed
+    X, _ = windows(padded, look_back, 1, framing=framing)
+    return X
+
+
+class _threads_for:
+    """Run small networks on one thread: thread start-up costs more than their arithmetic."""
+
+    def __init__(self, work: int):
+        self.work = work
+
+    def __enter__(self):
+        self.saved = torch.get_num_threads()
+        if self.work <= 4096:
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.saved)
