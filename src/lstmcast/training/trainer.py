@@ -26,6 +26,7 @@ from lstmcast.errors import InputError, TrainingDivergedError
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LOSSES = ("mse", "mae", "huber")
+ENGINES = ("auto", "torch", "numpy")
 
 EpochCallback = Callable[[int, nn.Module, np.ndarray], "bool | None"]
 
@@ -42,6 +43,7 @@ class TrainConfig:
     shuffle: bool = True  # stateless only: stateful training never shuffles
     stateful: bool = False
     patience: int | None = None  # early stopping on the validation loss, when validation data is given
+    engine: str = "auto"  # "torch" (eager reference), "numpy" (fast path, see fast.py) or "auto"
 
     def validated(self, n_samples: int) -> "TrainConfig":
         """Return this config after checking it against ``n_samples`` training samples."""
@@ -53,6 +55,8 @@ class TrainConfig:
             raise InputError(f"learning_rate must be > 0; got {self.learning_rate}")
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+        if self.engine not in ENGINES:
+            raise InputError(f"engine must be one of {ENGINES}; got {self.engine!r}")
         if self.loss not in LOSSES:
             raise InputError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         if self.stateful and n_samples % self.batch_size:
@@ -129,6 +133,16 @@ def train(
     """
     n = X.shape[0]
     config = config.validated(n)
+    if config.engine != "torch":
+        from lstmcast.training import fast  # imports this module
+
+        if fast.supports(net, config, validation) and (config.engine == "numpy" or fast.worthwhile(net, X, config)):
+            return fast.train_fast(net, X, y, config, seeds, callbacks)
+        if config.engine == "numpy":
+            raise InputError(
+                "engine='numpy' trains vanilla/stacked/vector networks with adam, mse, no dropout and no "
+                "validation split; use engine='auto' or 'torch' for this configuration"
+            )
     members = len(seeds)
     bs = min(config.batch_size, n)
     opt = make_optimizer(config, net.parameters())

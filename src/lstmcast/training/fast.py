@@ -1,0 +1,224 @@
+"""A fast path for small LSTM stacks: forward, backward and Adam written out in NumPy.
+
+Why: the seeds' models (1-5 units, look-back 1, batch 1-4) cost almost nothing in arithmetic;
+a training step is dominated by per-operation overhead. Profiling the PyTorch eager step
+(ANCHORS.md; `benchmarks/bench_train_step.py`) shows ~60 dispatcher calls, autograd bookkeeping
+and the optimizer's Python loop. A NumPy operation on these tiny arrays costs ~1 us against ~3 us
+for a torch one, and writing the backward pass by hand removes the autograd graph altogether, so
+one step costs a few dozen cheap calls. It needs no compilation, so every new tensor shape is free.
+
+Scope: ``RecurrentStack`` networks (vanilla, stacked, vector) trained with MSE and Adam, without
+dropout, stateless or stateful. Everything else uses the eager PyTorch trainer, which is the
+reference this engine is tested against (same initial weights, same data order, same Adam).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lstmcast.errors import TrainingDivergedError
+from lstmcast.models.zoo import Network, RecurrentStack
+from lstmcast.training.trainer import TrainConfig, TrainHistory, seed_generators
+
+
+def supports(net: Network, config: TrainConfig, validation) -> bool:
+    """Return True when this engine can train ``net`` with ``config`` exactly like the reference."""
+    return (
+        isinstance(net, RecurrentStack)
+        and config.optimizer == "adam"
+        and config.loss == "mse"
+        and net.config.dropout == 0
+        and validation is None
+    )
+
+
+def worthwhile(net: Network, X, config: TrainConfig) -> bool:
+    """Return True when the network is small enough for per-call overhead to dominate a step.
+
+    Measured in benchmarks/bench_train_step.py: NumPy wins by 5-10x for the seeds' sizes; for
+    tens of units over large batches PyTorch's batched kernels catch up.
+    """
+    batch = min(config.batch_size, X.shape[0])
+    return net.config.units * batch * net.members <= 32_768
+
+
+def _act(name: str):
+    if name == "relu":
+        return lambda x: np.maximum(x, 0.0), lambda a: (a > 0).astype(a.dtype)
+    return np.tanh, lambda a: 1.0 - a * a  # derivatives written in terms of the activation's output
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # overflow-free logistic
+
+
+class StackEngine:
+    """NumPy copy of a RecurrentStack's parameters, with forward, backward and Adam.
+
+    All parameters live in one flat float64 buffer (with per-tensor views), so Adam is a handful
+    of vectorised operations whatever the number of layers.
+    """
+
+    def __init__(self, net: RecurrentStack):
+        self.net = net
+        self.params = list(net.parameters())  # order: per layer w_x, w_h, bias; then head weight, bias
+        sizes = [p.numel() for p in self.params]
+        self.flat = np.concatenate([p.detach().numpy().astype(np.float64).ravel() for p in self.params])
+        self.grad = np.zeros_like(self.flat)
+        self.views, self.gviews = [], []
+        offset = 0
+        for p, n in zip(self.params, sizes):
+            self.views.append(self.flat[offset : offset + n].reshape(p.shape))
+            self.gviews.append(self.grad[offset : offset + n].reshape(p.shape))
+            offset += n
+        self.n_layers = len(net.rnns)
+        self.units = net.config.units
+        self.act, self.dact = _act(net.config.activation)
+        self.m = np.zeros_like(self.flat)
+        self.v = np.zeros_like(self.flat)
+        self.t = 0
+
+    def layer(self, i: int):
+        return self.views[3 * i : 3 * i + 3], self.gviews[3 * i : 3 * i + 3]
+
+    def sync_to_network(self) -> None:
+        """Copy the trained parameters back into the torch network."""
+        with torch.no_grad():
+            for p, v in zip(self.params, self.views):
+                p.copy_(torch.from_numpy(v))
+
+    def forward(self, x: np.ndarray, state, keep: bool):
+        """Return (output (members, batch, outputs), new state, cache for backward or None)."""
+        caches, new_state = [], []
+        h_seq = x  # (members, batch, steps, features)
+        for li in range(self.n_layers):
+            (w_x, w_h, b), _ = self.layer(li)
+            m, bsz, steps, f = h_seq.shape
+            u = self.units
+            gx = (h_seq.reshape(m, bsz * steps, f) @ w_x + b).reshape(m, bsz, steps, 4 * u)
+            if state is None:
+                h = np.zeros((m, bsz, u))
+                c = np.zeros((m, bsz, u))
+            else:
+                h, c = state[li]
+            last = li == self.n_layers - 1
+            outs = np.empty((m, bsz, steps, u)) if not last or keep else None
+            cache = []
+            for s in range(steps):
+                gates = gx[:, :, s] + h @ w_h
+                sg = _sigmoid(gates)
+                g = self.act(gates[..., 2 * u : 3 * u])
+                c_prev, h_prev = c, h
+                c = sg[..., u : 2 * u] * c_prev + sg[..., :u] * g
+                tc = self.act(c)
+                h = sg[..., 3 * u :] * tc
+                if outs is not None:
+                    outs[:, :, s] = h
+                if keep:
+                    cache.append((h_prev, c_prev, sg, g, tc))
+            new_state.append((h, c))
+            caches.append((h_seq, cache))
+            h_seq = outs if not last else h
+        w_d, b_d = self.views[-2], self.views[-1]
+        out = h_seq @ w_d + b_d  # (members, batch, outputs)
+        return out, new_state, (caches, h_seq) if keep else None
+
+    def backward(self, dout: np.ndarray, cache) -> None:
+        """Fill self.grad with the gradients for output gradient ``dout`` (members, batch, outputs)."""
+        caches, h_last = cache
+        w_d = self.views[-2]
+        self.gviews[-2][...] = h_last.transpose(0, 2, 1) @ dout
+        self.gviews[-1][...] = dout.sum(axis=1, keepdims=True)
+        dh_top = dout @ w_d.transpose(0, 2, 1)  # (members, batch, units)
+        u = self.units
+        dseq = None  # gradient w.r.t. the outputs of the layer above's input sequence
+        for li in range(self.n_layers - 1, -1, -1):
+            (w_x, w_h, _), (g_x, g_h, g_b) = self.layer(li)
+            x_seq, steps_cache = caches[li]
+            m, bsz, steps, f = x_seq.shape
+            dgates = np.empty((m, bsz, steps, 4 * u))
+            dh_next = np.zeros((m, bsz, u))
+            dc_next = np.zeros((m, bsz, u))
+            w_h_t = w_h.transpose(0, 2, 1)
+            h_prevs = np.empty((m, bsz, steps, u))
+            for s in range(steps - 1, -1, -1):
+                h_prev, c_prev, sg, g, tc = steps_cache[s]
+                h_prevs[:, :, s] = h_prev
+                dh = dh_next + (dseq[:, :, s] if dseq is not None else (dh_top if s == steps - 1 else 0.0))
+                i, fg, o = sg[..., :u], sg[..., u : 2 * u], sg[..., 3 * u :]
+                dc = dh * o * self.dact(tc) + dc_next
+                dg_all = dgates[:, :, s]
+                dg_all[..., :u] = dc * g * i * (1 - i)
+                dg_all[..., u : 2 * u] = dc * c_prev * fg * (1 - fg)
+                dg_all[..., 2 * u : 3 * u] = dc * i * self.dact(g)
+                dg_all[..., 3 * u :] = dh * tc * o * (1 - o)
+                dc_next = dc * fg
+                dh_next = dg_all @ w_h_t
+            flat_g = dgates.reshape(m, bsz * steps, 4 * u)
+            g_x[...] = x_seq.reshape(m, bsz * steps, f).transpose(0, 2, 1) @ flat_g
+            g_h[...] = h_prevs.reshape(m, bsz * steps, u).transpose(0, 2, 1) @ flat_g
+            g_b[...] = flat_g.sum(axis=1, keepdims=True)
+            if li > 0:
+                dseq = (flat_g @ w_x.transpose(0, 2, 1)).reshape(m, bsz, steps, f)
+
+    def adam(self, lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7) -> None:
+        """One Adam update of every parameter (PyTorch's formula, elementwise, so members stay independent)."""
+        self.t += 1
+        self.m *= b1
+        self.m += (1 - b1) * self.grad
+        self.v *= b2
+        self.v += (1 - b2) * self.grad * self.grad
+        denom = np.sqrt(self.v) / np.sqrt(1 - b2**self.t) + eps
+        self.flat -= (lr / (1 - b1**self.t)) * self.m / denom
+
+
+def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=(), validation=None) -> TrainHistory:
+    """Train like ``trainer.train`` (same initial weights, data order and update rule), in NumPy."""
+    n = X.shape[0]
+    config = config.validated(n)
+    members = len(seeds)
+    bs = min(config.batch_size, n)
+    engine = StackEngine(net)
+    Xn = X.detach().numpy().astype(np.float64)
+    yn = y.detach().numpy().astype(np.float64).reshape(n, -1)  # (samples, outputs)
+    shufflers = seed_generators(seeds, salt=1) if config.shuffle and not config.stateful else None
+    losses = np.zeros((config.epochs, members))
+    for epoch in range(config.epochs):
+        state = None
+        if shufflers is not None:
+            order = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).numpy()
+        total = np.zeros(members)
+        for start in range(0, n, bs):
+            if shufflers is not None:
+                idx = order[:, start : start + bs]
+                xb, yb = Xn[idx], yn[idx]  # (members, batch, ...)
+            else:
+                xb = np.broadcast_to(Xn[start : start + bs], (members,) + Xn[start : start + bs].shape)
+                yb = yn[start : start + bs]
+            out, new_state, cache = engine.forward(xb, state, keep=True)
+            err = out - yb
+            size = err.shape[1] * err.shape[2]
+            total += np.einsum("mbo,mbo->m", err, err) * (err.shape[1] / size)
+            engine.backward(err * (2.0 / size), cache)
+            engine.adam(config.learning_rate)
+            if config.stateful:
+                state = new_state
+        losses[epoch] = total / n
+        if not np.isfinite(losses[epoch]).all():
+            bad = np.flatnonzero(~np.isfinite(losses[epoch]))
+            raise TrainingDivergedError(
+                f"training loss became {losses[epoch][bad[0]]} at epoch {epoch + 1} (member(s) {bad.tolist()[:5]}); "
+                f"lower the learning rate (now {config.learning_rate}) or use activation='tanh'"
+            )
+        if callbacks:
+            engine.sync_to_network()
+            stop = False
+            for cb in callbacks:
+                stop = bool(cb(epoch + 1, net, losses[epoch])) or stop
+            if stop:
+                losses = losses[: epoch + 1]
+                break
+    engine.sync_to_network()
+    net.eval()
+    return TrainHistory(loss=losses, stopped_epoch=len(losses), extra={"engine": "numpy"})
