@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,15 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _label(value) -> str:
+    """Return a time label as users write it: dates at midnight without the clock time."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
 def _describe_position(index: pd.Index, i: int) -> str:
-    return f"row {i} ({index[i]})"
+    return f"row {i} ({_label(index[i])})"
 
 
 def validate_series(data, name: str = "series", min_length: int = 1):
@@ -69,34 +77,72 @@ def validate_series(data, name: str = "series", min_length: int = 1):
     return out.iloc[:, 0].rename(data.name if isinstance(data, pd.Series) else out.columns[0]) if isinstance(data, pd.Series) else out
 
 
+def infer_freq(index: pd.DatetimeIndex) -> str | None:
+    """Return the frequency string pandas infers for ``index`` (None when irregular or < 3 entries)."""
+    if len(index) < 3:
+        return None
+    with warnings.catch_warnings():
+        # pandas 3 warns that infer_freq will return an offset; we only need the string
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(index)
+    return getattr(freq, "freqstr", freq)
+
+
 def _check_regular_index(index: pd.Index, name: str) -> None:
-    """Raise InputError when a time index is unsorted, duplicated or has gaps."""
-    if isinstance(index, pd.DatetimeIndex):
-        if index.hasnans:
-            raise InputError(f"{name} has a missing date in its index")
-        if len(index) < 3:
-            return
-        freq = index.freq or pd.infer_freq(index)
-        if freq is None:
-            i = _first_irregular(index.asi8)
-            raise InputError(
-                f"{name} has an irregular or gapped time index at row {i} ({index[i]}); "
-                "resample or fill it to a regular frequency first"
-            )
-    elif isinstance(index, pd.PeriodIndex):
-        if len(index) < 2:
-            return
-        steps = np.diff(index.asi8)
-        if not (steps == 1).all():
+    """Raise InputError when a time index has missing entries, duplicates, disorder or gaps."""
+    if not isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        return
+    if index.hasnans:
+        i = int(np.argmax(index.isna()))
+        raise InputError(f"{name} has a missing date in its index at row {i}; fill or drop it first")
+    if index.has_duplicates:
+        i = int(np.argmax(index.duplicated()))
+        raise InputError(
+            f"{name} has a duplicate time {_label(index[i])} at row {i}; drop or aggregate duplicates first"
+        )
+    ticks = index.asi8
+    if len(ticks) > 1 and (np.diff(ticks) < 0).any():
+        i = int(np.argmax(np.diff(ticks) < 0)) + 1
+        raise InputError(f"{name} is out of time order at {_describe_position(index, i)}; sort it by time first")
+    if isinstance(index, pd.PeriodIndex):
+        steps = np.diff(ticks)
+        if len(steps) and not (steps == 1).all():
             i = int(np.argmax(steps != 1)) + 1
             raise InputError(
-                f"{name} has a gap or disorder in its time index at row {i} ({index[i]}); "
-                "fill the missing periods first"
+                f"{name} has a gap in its time index between {_describe_position(index, i - 1)} and "
+                f"{_describe_position(index, i)}; fill the missing periods first"
             )
+        return
+    if index.freq is not None or infer_freq(index) is not None:
+        return
+    if len(index) < 3:
+        return
+    i, expected = _first_gap(index)
+    if expected is not None:
+        raise InputError(
+            f"{name} has a gap in its time index at row {i}: expected {_label(expected)}, found {_label(index[i])}; "
+            "fill the missing dates first"
+        )
+    raise InputError(
+        f"{name} has an irregular time index at {_describe_position(index, i)}; "
+        "resample or fill it to a regular frequency first"
+    )
 
 
-def _first_irregular(ticks: np.ndarray) -> int:
-    steps = np.diff(ticks)
-    if (steps <= 0).any():
-        return int(np.argmax(steps <= 0)) + 1
-    return int(np.argmax(steps != steps[0])) + 1
+def _first_gap(index: pd.DatetimeIndex) -> tuple[int, pd.Timestamp | None]:
+    """Return (row, expected time) of the first break in an irregular index.
+
+    The frequency is the one most often inferred from runs of three consecutive times, so a gap
+    near the start does not hide it; month lengths make raw tick differences useless for this.
+    """
+    guesses = [infer_freq(index[j : j + 3]) for j in range(min(len(index) - 2, 50))]
+    guesses = [g for g in guesses if g is not None]
+    if guesses:
+        freq = max(set(guesses), key=guesses.count)
+        expected = pd.date_range(index[0], periods=len(index), freq=freq)
+        if expected[0] == index[0]:
+            i = int(np.argmax(expected != index))
+            return i, expected[i]
+    steps = np.diff(index.asi8)
+    values, counts = np.unique(steps, return_counts=True)
+    return int(np.argmax(steps != values[np.argmax(counts)])) + 1, None
