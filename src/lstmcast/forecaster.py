@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from lstmcast.data.transforms import Scaler, difference, undifference_one_step, undifference_recursive
+from lstmcast.data.transforms import Scaler, difference, undifference_recursive
 from lstmcast.data.validate import check_int, validate_series
 from lstmcast.data.windows import windows
 from lstmcast.errors import InputError, NotFittedError
@@ -35,6 +35,10 @@ class Forecaster(BaseEstimator):
     returned and ``forecast(..., return_members=True)`` gives every member.
     A DataFrame is modelled with all columns as inputs; ``target`` (default: the last column)
     is forecast, or every column with ``target="all"`` (parallel series).
+
+    ``seed`` is an int (member k gets ``seed + k``) or one seed per member. ``trim`` leaves the
+    oldest training windows out of training and out of the stateful replay (seed 002 drops 2 of
+    its 22 windows so that a stateful batch of 4 divides the rest).
     """
 
     def __init__(
@@ -63,7 +67,8 @@ class Forecaster(BaseEstimator):
         scale: str = "minmax-sym",
         target: str | None = None,
         members: int = 1,
-        seed: int | None = None,
+        seed: int | list[int] | None = None,
+        trim: int = 0,
     ):
         self.model = model
         self.look_back = look_back
@@ -90,6 +95,7 @@ class Forecaster(BaseEstimator):
         self.target = target
         self.members = members
         self.seed = seed
+        self.trim = trim
 
     # ---- configuration -----------------------------------------------------------------------
 
@@ -121,6 +127,7 @@ class Forecaster(BaseEstimator):
         check_int(self.members, "members", 1)
         check_int(self.difference, "difference", 0)
         check_int(self.validation_size, "validation_size", 0)
+        check_int(self.trim, "trim", 0)
         if self.framing not in ("steps", "features"):
             raise InputError(f"framing must be 'steps' or 'features'; got {self.framing!r}")
 
@@ -147,6 +154,7 @@ class Forecaster(BaseEstimator):
         self.scaler_ = Scaler(self.scale).fit(fit_rows)
         z = self.scaler_.transform(diffed)
         X, Y = self._frame(z)
+        X, Y = X[self.trim :], Y[self.trim :]
         cfg = self.model_config(len(self.columns_), len(self.target_idx_))
         self.seeds_ = self._member_seeds()
         X_t, Y_t = ensure_tensor(X), ensure_tensor(Y)
@@ -157,11 +165,12 @@ class Forecaster(BaseEstimator):
         if len(X_t) < 1:
             raise InputError("no training windows remain after the validation split; lower validation_size")
         torch.manual_seed(self.seeds_[0])  # dropout masks
-        with _threads_for(self.units * self.members):
+        self.n_train_windows_ = len(X_t)
+        with _threads_for(self.units * len(self.seeds_)):
+            # network_ exists before training so that callbacks can predict with it
             self.network_: Network = build_network(cfg, self.seeds_)
             self.history_: TrainHistory = train(
                 self.network_, X_t, Y_t, self.train_config(), self.seeds_, tuple(callbacks), validation)
-        self.n_train_windows_ = len(X_t)
         return self
 
     def _target_indices(self, frame: pd.DataFrame) -> list[int]:
@@ -174,6 +183,10 @@ class Forecaster(BaseEstimator):
         return [list(frame.columns).index(self.target)]
 
     def _member_seeds(self) -> list[int]:
+        if isinstance(self.seed, (list, tuple, np.ndarray)):
+            if self.members not in (1, len(self.seed)):
+                raise InputError(f"members={self.members} but {len(self.seed)} seeds were given; pass one seed per member")
+            return [int(s) for s in self.seed]
         base = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
         return [int(base) + k for k in range(self.members)]
 
@@ -195,7 +208,7 @@ class Forecaster(BaseEstimator):
         start with the first training window: the state carried into later windows is then the one
         the training set builds up, as the seeds do before forecasting.
         """
-        with _threads_for(self.units * self.members):
+        with _threads_for(self.units * self.network_.members):
             out, _ = predict(self.network_, ensure_tensor(X), batch_size=self.batch_size if self.stateful else 1024,
                              stateful=self.stateful)
         return out.numpy()
@@ -215,27 +228,51 @@ class Forecaster(BaseEstimator):
         Each forecast uses the true values before its position. Shape (n,) for one member,
         (members, n) for an ensemble; with several targets a trailing targets axis is added.
         """
+        return self._squeeze(self.one_step_evaluator(y, start)())
+
+    def one_step_evaluator(self, y, start: int):
+        """Return a function giving the current network's one-step forecasts (members, n, targets).
+
+        Windows, history and the inverse transform are prepared once, so calling it after every
+        epoch (study diagnostics and snapshots) costs one forward pass. Stateful networks replay
+        every window from the start of ``y``, which must be where the fitted data began.
+        """
         self._check_fitted()
         data = validate_series(y, "y")
         values = (data.to_frame() if isinstance(data, pd.Series) else data).to_numpy(dtype=np.float64)
         lag, lb = self.difference, self.look_back
         if values.shape[1] != len(self.columns_):
             raise InputError(f"y has {values.shape[1]} columns; the forecaster was fitted on {len(self.columns_)}")
-        if not lag + lb <= start < len(values):
+        first = start - lag - lb  # window i predicts z row i + lb, i.e. position i + lb + lag
+        if not lag + lb + (self.trim if self.stateful else 0) <= start < len(values):
             raise InputError(
-                f"start={start} must leave look_back + difference = {lag + lb} observations before it "
-                f"and lie inside y (length {len(values)})"
+                f"start={start} must leave look_back + difference{' + trim' if self.stateful and self.trim else ''}"
+                f" = {lag + lb + (self.trim if self.stateful else 0)} observations before it and lie inside y "
+                f"(length {len(values)})"
             )
         z = self.scaler_.transform(self._diffed(values))
-        X, _ = windows(z, lb, 1, framing=self.framing)  # window i predicts z row i + lb
-        first = start - lag - lb
-        # stateful networks replay every window from the start of y (which must be where fit's data began)
-        out = self._run(X)[:, first:] if self.stateful else self._run(X[first:])
-        step1 = self._inverse_scale(out[:, :, 0, :])  # (members, n, targets), differenced units
-        if lag:
-            hist = values[:, self.target_idx_]
-            step1 = undifference_one_step(step1, hist, start, lag)
-        return self._squeeze(step1)
+        X, _ = windows(z, lb, 1, framing=self.framing)
+        X = X[self.trim :] if self.stateful else X[first:]
+        skip = first - self.trim if self.stateful else 0
+        X_t = ensure_tensor(X)
+        slope, offset = self._inverse_affine()
+        # one-step forecast = network output (scaled difference) -> difference -> + true value lag back
+        base = values[start - lag : len(values) - lag, self.target_idx_] if lag else 0.0
+
+        def evaluate() -> np.ndarray:
+            with _threads_for(self.units * self.network_.members):
+                out, _ = predict(self.network_, X_t, batch_size=self.batch_size if self.stateful else 1024,
+                                 stateful=self.stateful)
+            step1 = out.numpy()[:, skip:, 0, :]  # (members, n, targets), scaled
+            return step1 * slope + offset + base
+
+        return evaluate
+
+    def _inverse_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (slope, offset) with inverse_scale(z) = z * slope + offset for the targets (scalers are affine)."""
+        zero = self._inverse_scale(np.zeros((1, len(self.target_idx_))))[0]
+        one = self._inverse_scale(np.ones((1, len(self.target_idx_))))[0]
+        return one - zero, zero
 
     def forecast(self, horizon: int, return_members: bool = False):
         """Return the next ``horizon`` values after the fitted data, dated.
@@ -284,7 +321,7 @@ class Forecaster(BaseEstimator):
     def _next_block(self, z: np.ndarray) -> np.ndarray:
         """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""
         if self.stateful:  # replay each member's whole history, its own forecasts included
-            return self._run(np.stack([_all_windows(zk, self.look_back, self.framing) for zk in z]))[:, -1]
+            return self._run(np.stack([_all_windows(zk, self.look_back, self.framing)[self.trim :] for zk in z]))[:, -1]
         X = np.stack([_final_window(zk, self.look_back, self.framing) for zk in z])  # (members, steps, features)
         return self._run(X[:, None])[:, 0]
 

@@ -173,6 +173,28 @@ class StackEngine:
         self.flat -= (lr / (1 - b1**self.t)) * self.m / denom
 
 
+def predict_fast(net: RecurrentStack, X: np.ndarray, batch_size: int, stateful: bool) -> np.ndarray:
+    """Return predictions like ``trainer.predict`` (members, samples, n_out, n_targets), in NumPy."""
+    engine = StackEngine(net)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 3:
+        X = np.broadcast_to(X, (net.members,) + X.shape)
+    n = X.shape[1]
+    if not stateful:
+        out, _, _ = engine.forward(X, None, keep=False)
+    else:
+        pad = (-n) % batch_size
+        if pad:
+            X = np.concatenate([X, np.repeat(X[:, -1:], pad, axis=1)], axis=1)
+        state, outs = None, []
+        for i in range(0, X.shape[1], batch_size):
+            o, state, _ = engine.forward(X[:, i : i + batch_size], state, keep=False)
+            outs.append(o)
+        out = np.concatenate(outs, axis=1)[:, :n]
+    cfg = net.config
+    return out.reshape(net.members, n, cfg.n_out, cfg.n_targets)
+
+
 def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=(), validation=None) -> TrainHistory:
     """Train like ``trainer.train`` (same initial weights, data order and update rule), in NumPy."""
     n = X.shape[0]
