@@ -198,6 +198,12 @@ class Forecaster(BaseEstimator):
         if not hasattr(self, "network_"):
             raise NotFittedError("this Forecaster is not fitted yet; call fit(y) first")
 
+    def save(self, path):
+        """Return the path written: this fitted forecaster as one safetensors file (see lstmcast.persist)."""
+        from lstmcast.persist import save  # persist imports this module
+
+        return save(self, path)
+
     # ---- prediction --------------------------------------------------------------------------
 
     def _run(self, X: np.ndarray) -> np.ndarray:

@@ -33,11 +33,13 @@ class LSTM(nn.Module):
             h = c = x.new_zeros(m, b, self.units)
         else:
             h, c = state
-        gx = self.cell.project(x)  # (members, batch, steps, 4*units)
+        # unbind once: indexing gx step by step would make autograd zero-fill a full-size
+        # gradient per step (quadratic in the look-back; it dominated the profile at look-back 24)
+        gx = self.cell.project(x).unbind(2)  # steps x (members, batch, 4*units)
         order = range(t - 1, -1, -1) if self.reverse else range(t)
         outs = []
         for s in order:
-            h, c = self.cell.step(gx[:, :, s], h, c)
+            h, c = self.cell.step(gx[s], h, c)
             if self.return_sequences:
                 outs.append(h)
         if self.return_sequences:

@@ -1,0 +1,142 @@
+"""The execution plan of a study: which runs train together.
+
+A *run* is one repeat of one configuration. Runs whose configurations differ only in ``epochs``
+are the same model looked at after different numbers of epochs, so they share one *member*
+(same seed) and are read off as snapshots. Members whose configurations have the same tensor
+shapes and training schedule (everything but the seed, the epochs and labels) form a *group*,
+which trains as one ensemble for the largest epoch count among its members.
+
+The plan is plain data: print it (``lstmcast tune --dry-run``), test it, store its keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from lstmcast.forecaster import Forecaster
+
+FORECASTER_PARAMS = frozenset(Forecaster().get_params())
+SNAPSHOT_PARAMS = frozenset({"epochs"})  # differ within a member: read off as snapshots
+MEMBER_PARAMS = frozenset({"seed", "members"})  # set by the plan, never by a configuration
+
+
+def canonical(params: dict) -> str:
+    """Return a stable JSON text for ``params`` (sorted keys), used as an identity."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def stable_seed(*parts: object) -> int:
+    """Return a 31-bit seed derived from ``parts``, the same on every machine and run."""
+    digest = hashlib.sha256(canonical(list(parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+@dataclass(frozen=True)
+class Run:
+    """One repeat of one configuration: its identity, seed and the epoch count to read it at."""
+
+    config_key: str
+    repeat: int
+    seed: int
+    epochs: int
+
+
+@dataclass(frozen=True)
+class Member:
+    """One trained model (one seed) and the runs read off it at their epoch counts."""
+
+    seed: int
+    runs: tuple[Run, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Members that train together as one ensemble with ``params`` (epochs = the largest needed)."""
+
+    key: str
+    params: dict
+    members: tuple[Member, ...]
+
+    @property
+    def epochs(self) -> int:
+        return max(r.epochs for m in self.members for r in m.runs)
+
+    @property
+    def n_runs(self) -> int:
+        return sum(len(m.runs) for m in self.members)
+
+    def work(self, n_windows: int) -> int:
+        """Return the optimizer steps this group takes: epochs x batches per epoch."""
+        bs = min(int(self.params.get("batch_size", 32)), n_windows) or 1
+        return self.epochs * -(-n_windows // bs)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The groups of a study, in the order they run."""
+
+    groups: tuple[Group, ...]
+    skipped_runs: int = 0  # finished earlier (found in the store)
+    notes: list = field(default_factory=list)
+
+    @property
+    def n_runs(self) -> int:
+        return sum(g.n_runs for g in self.groups)
+
+    def describe(self, n_windows: int | None = None) -> list[dict]:
+        """Return one row per group: key params, members, runs, epochs and estimated steps."""
+        rows = []
+        for i, g in enumerate(self.groups):
+            row = {"group": i, "params": g.params, "members": len(g.members), "runs": g.n_runs, "epochs": g.epochs}
+            if n_windows is not None:
+                row["steps"] = g.work(n_windows)
+            rows.append(row)
+        return rows
+
+
+def split_params(config: dict) -> tuple[dict, dict, dict]:
+    """Return (group params, snapshot params, labels) of one configuration.
+
+    Labels are keys that are not Forecaster parameters (e.g. which experiment of a reproduction
+    a configuration belongs to): they change seeds and identity but not how runs are grouped.
+    """
+    group, snap, labels = {}, {}, {}
+    for k, v in config.items():
+        if k in SNAPSHOT_PARAMS:
+            snap[k] = v
+        elif k in MEMBER_PARAMS:
+            continue
+        elif k in FORECASTER_PARAMS:
+            group[k] = v
+        else:
+            labels[k] = v
+    return group, snap, labels
+
+
+def make_plan(study_name: str, configs: list[dict], repeats: int, done: set[tuple[str, int]] = frozenset()) -> Plan:
+    """Return the plan for ``configs`` x ``repeats``, leaving out the (config_key, repeat) runs in ``done``.
+
+    Seeds depend on the study name, the configuration without its epochs, and the repeat, so a
+    run's result does not depend on how the plan grouped it (resuming gives the same numbers).
+    """
+    groups: dict[str, dict] = {}
+    skipped = 0
+    for config in configs:
+        group_params, snap, labels = split_params(config)
+        member_id = canonical({**group_params, **labels})
+        gkey = canonical(group_params)
+        entry = groups.setdefault(gkey, {"params": group_params, "members": {}})
+        for r in range(repeats):
+            run = Run(canonical(config), r, stable_seed(study_name, member_id, r), int(snap.get("epochs", 100)))
+            if (run.config_key, r) in done:
+                skipped += 1
+                continue
+            entry["members"].setdefault((member_id, r), []).append(run)
+    out = []
+    for gkey, entry in groups.items():
+        members = tuple(Member(runs[0].seed, tuple(runs)) for runs in entry["members"].values())
+        if members:
+            out.append(Group(gkey, entry["params"], members))
+    return Plan(tuple(out), skipped_runs=skipped)
