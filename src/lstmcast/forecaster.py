@@ -36,7 +36,8 @@ class Forecaster(BaseEstimator):
     A DataFrame is modelled with all columns as inputs; ``target`` (default: the last column)
     is forecast, or every column with ``target="all"`` (parallel series).
 
-    ``seed`` is an int (member k gets ``seed + k``) or one seed per member. ``trim`` leaves the
+    ``seed`` is an int (member k gets ``seed + k``) or one seed per member; ``units`` is an int or
+    one unit count per member (vanilla/stacked/vector; see ``build_network``). ``trim`` leaves the
     oldest training windows out of training and out of the stateful replay (seed 002 drops 2 of
     its 22 windows so that a stateful batch of 4 divides the rest).
     """
@@ -46,7 +47,7 @@ class Forecaster(BaseEstimator):
         model: str = "vanilla",
         look_back: int = 1,
         steps_out: int = 1,
-        units: int = 50,
+        units: int | list[int] = 50,
         layers: int | None = None,
         activation: str = "tanh",
         dropout: float = 0.0,
@@ -108,10 +109,13 @@ class Forecaster(BaseEstimator):
         features_in = n_features * self.look_back if self.framing == "features" else n_features
         return ModelConfig(
             architecture=self.model, n_in=1 if self.framing == "features" else self.look_back,
-            n_features=features_in, n_out=self.steps_out, n_targets=n_targets, units=self.units,
+            n_features=features_in, n_out=self.steps_out, n_targets=n_targets, units=max(self._unit_list()),
             layers=self.layers, activation=self.activation, dropout=self.dropout,
             subsequences=self.subsequences, filters=self.filters, kernel=self.kernel,
         ).validated()
+
+    def _unit_list(self) -> list[int]:
+        return [int(u) for u in self.units] if isinstance(self.units, (list, tuple)) else [int(self.units)]
 
     def train_config(self) -> TrainConfig:
         """Return the trainer's configuration."""
@@ -166,9 +170,12 @@ class Forecaster(BaseEstimator):
             raise InputError("no training windows remain after the validation split; lower validation_size")
         torch.manual_seed(self.seeds_[0])  # dropout masks
         self.n_train_windows_ = len(X_t)
-        with _threads_for(self.units * len(self.seeds_)):
+        units = self._unit_list()
+        if len(units) > 1 and len(units) != len(self.seeds_):
+            raise InputError(f"{len(units)} unit counts for {len(self.seeds_)} members; give one per member")
+        with _threads_for(cfg.units * len(self.seeds_)):
             # network_ exists before training so that callbacks can predict with it
-            self.network_: Network = build_network(cfg, self.seeds_)
+            self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
             self.history_: TrainHistory = train(
                 self.network_, X_t, Y_t, self.train_config(), self.seeds_, tuple(callbacks), validation)
         return self
@@ -214,7 +221,7 @@ class Forecaster(BaseEstimator):
         start with the first training window: the state carried into later windows is then the one
         the training set builds up, as the seeds do before forecasting.
         """
-        with _threads_for(self.units * self.network_.members):
+        with _threads_for(self.network_.config.units * self.network_.members):
             out, _ = predict(self.network_, ensure_tensor(X), batch_size=self.batch_size if self.stateful else 1024,
                              stateful=self.stateful)
         return out.numpy()
@@ -266,7 +273,7 @@ class Forecaster(BaseEstimator):
         base = values[start - lag : len(values) - lag, self.target_idx_] if lag else 0.0
 
         def evaluate() -> np.ndarray:
-            with _threads_for(self.units * self.network_.members):
+            with _threads_for(self.network_.config.units * self.network_.members):
                 out, _ = predict(self.network_, X_t, batch_size=self.batch_size if self.stateful else 1024,
                                  stateful=self.stateful)
             step1 = out.numpy()[:, skip:, 0, :]  # (members, n, targets), scaled

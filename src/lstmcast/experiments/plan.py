@@ -4,7 +4,9 @@ A *run* is one repeat of one configuration. Runs whose configurations differ onl
 are the same model looked at after different numbers of epochs, so they share one *member*
 (same seed) and are read off as snapshots. Members whose configurations have the same tensor
 shapes and training schedule (everything but the seed, the epochs and labels) form a *group*,
-which trains as one ensemble for the largest epoch count among its members.
+which trains as one ensemble for the largest epoch count among its members. For the LSTM stacks
+(vanilla, stacked, vector) ``units`` is per member too: narrower members are zero-padded to the
+widest, which is exact (see ``models.zoo.build_network``), so a units grid is one group.
 
 The plan is plain data: print it (``lstmcast tune --dry-run``), test it, store its keys.
 """
@@ -20,6 +22,8 @@ from lstmcast.forecaster import Forecaster
 FORECASTER_PARAMS = frozenset(Forecaster().get_params())
 SNAPSHOT_PARAMS = frozenset({"epochs"})  # differ within a member: read off as snapshots
 MEMBER_PARAMS = frozenset({"seed", "members"})  # set by the plan, never by a configuration
+PADDABLE_MODELS = frozenset({"vanilla", "stacked", "vector"})  # units may differ between members
+DEFAULT_UNITS = Forecaster().units
 
 
 def canonical(params: dict) -> str:
@@ -49,6 +53,7 @@ class Member:
 
     seed: int
     runs: tuple[Run, ...]
+    units: int | None = None  # per-member width (padded groups), None when the group fixes it
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,13 @@ class Group:
     @property
     def n_runs(self) -> int:
         return sum(len(m.runs) for m in self.members)
+
+    def forecaster_params(self) -> dict:
+        """Return the Forecaster parameters that train this group as one ensemble."""
+        params = {**self.params, "epochs": self.epochs, "seed": [m.seed for m in self.members]}
+        if self.members[0].units is not None:
+            params["units"] = [m.units for m in self.members]
+        return params
 
     def work(self, n_windows: int) -> int:
         """Return the optimizer steps this group takes: epochs x batches per epoch."""
@@ -120,23 +132,29 @@ def make_plan(study_name: str, configs: list[dict], repeats: int, done: set[tupl
 
     Seeds depend on the study name, the configuration without its epochs, and the repeat, so a
     run's result does not depend on how the plan grouped it (resuming gives the same numbers).
+    Members are grouped by shape key and by their own epoch count: a member that needs 1000
+    epochs never rides along a 6000-epoch group, where padding would make it cost 6x more.
     """
-    groups: dict[str, dict] = {}
+    members: dict[tuple, dict] = {}  # (member id, repeat) -> group params, units, runs
     skipped = 0
     for config in configs:
         group_params, snap, labels = split_params(config)
         member_id = canonical({**group_params, **labels})
-        gkey = canonical(group_params)
-        entry = groups.setdefault(gkey, {"params": group_params, "members": {}})
+        units = None
+        if group_params.get("model", "vanilla") in PADDABLE_MODELS:
+            units = int(group_params.pop("units", DEFAULT_UNITS))
         for r in range(repeats):
             run = Run(canonical(config), r, stable_seed(study_name, member_id, r), int(snap.get("epochs", 100)))
             if (run.config_key, r) in done:
                 skipped += 1
                 continue
-            entry["members"].setdefault((member_id, r), []).append(run)
-    out = []
-    for gkey, entry in groups.items():
-        members = tuple(Member(runs[0].seed, tuple(runs)) for runs in entry["members"].values())
-        if members:
-            out.append(Group(gkey, entry["params"], members))
-    return Plan(tuple(out), skipped_runs=skipped)
+            entry = members.setdefault((member_id, r), {"params": group_params, "units": units, "runs": []})
+            entry["runs"].append(run)
+    groups: dict[str, dict] = {}
+    for entry in members.values():
+        horizon = max(run.epochs for run in entry["runs"])
+        gkey = canonical({**entry["params"], "epochs": horizon})
+        group = groups.setdefault(gkey, {"params": entry["params"], "members": []})
+        group["members"].append(Member(entry["runs"][0].seed, tuple(entry["runs"]), entry["units"]))
+    out = tuple(Group(key, g["params"], tuple(g["members"])) for key, g in groups.items())
+    return Plan(out, skipped_runs=skipped)

@@ -123,8 +123,7 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
     """Train one group as a single ensemble; return one result per run (at its own epoch count)."""
     start = len(y) - test
     train = y.iloc[:start]
-    params = {**group.params, "epochs": group.epochs, "seed": [m.seed for m in group.members]}
-    f = Forecaster(**params)
+    f = Forecaster(**group.forecaster_params())
     actual = target_column(y).to_numpy()[start:]
     snapshots: dict[int, list[tuple[int, object]]] = {}
     for k, member in enumerate(group.members):

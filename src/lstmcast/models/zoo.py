@@ -11,7 +11,7 @@ the trainer can run any of them stateless or stateful.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -208,9 +208,47 @@ _CLASSES = {
 }
 
 
-def build_network(config: ModelConfig, seeds: list[int]) -> Network:
-    """Return a network of ``len(seeds)`` members, member k initialised from ``seeds[k]``."""
+def build_network(config: ModelConfig, seeds: list[int], member_units: list[int] | None = None) -> Network:
+    """Return a network of ``len(seeds)`` members, member k initialised from ``seeds[k]``.
+
+    ``member_units`` gives each member its own unit count (vanilla, stacked and vector only): the
+    network is built with the largest and member k's unused units are zero. Zero units stay
+    inert and receive exactly zero gradients (their inputs, outputs and biases are all zero), so
+    member k trains exactly as a network of ``member_units[k]`` units would: configurations that
+    differ only in units share one ensemble.
+    """
     config = config.validated()
-    net = _CLASSES[config.architecture](config, len(seeds))
-    net.init_members(list(seeds))
+    if member_units is None or all(u == config.units for u in member_units):
+        net = _CLASSES[config.architecture](config, len(seeds))
+        net.init_members(list(seeds))
+        return net
+    if _CLASSES[config.architecture] is not RecurrentStack or len(member_units) != len(seeds):
+        raise InputError("per-member units need a vanilla, stacked or vector model and one unit count per seed")
+    wide = replace(config, units=max(member_units))
+    net = RecurrentStack(wide, len(seeds))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        for k, (seed, units) in enumerate(zip(seeds, member_units)):
+            solo = build_network(replace(config, units=units), [seed])
+            _embed(net, k, solo)
     return net
+
+
+def _embed(net: RecurrentStack, k: int, solo: RecurrentStack) -> None:
+    """Copy a narrower one-member network into member k of ``net`` (unit-indexed axes padded)."""
+    wide, u = net.config.units, solo.config.units
+
+    def gates(a: Tensor) -> Tensor:  # (..., 4*u) -> (..., 4*wide), each gate block padded
+        out = a.new_zeros(*a.shape[:-1], 4 * wide)
+        for g in range(4):
+            out[..., g * wide : g * wide + u] = a[..., g * u : (g + 1) * u]
+        return out
+
+    for i, (big, small) in enumerate(zip(net.rnns, solo.rnns)):
+        rows = u if i > 0 else small.cell.w_x.shape[1]  # layer inputs are units above the first
+        big.cell.w_x[k, :rows] = gates(small.cell.w_x[0])
+        big.cell.w_h[k, :u] = gates(small.cell.w_h[0])
+        big.cell.bias[k] = gates(small.cell.bias[0])
+    net.head.weight[k, :u] = solo.head.weight[0]
+    net.head.bias[k] = solo.head.bias[0]
