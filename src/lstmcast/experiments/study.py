@@ -12,6 +12,7 @@ shares tensor shapes into one ensemble, so a whole study is a few training loops
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -59,7 +60,21 @@ class Study:
         if not points:
             raise InputError("the study has no configurations; give --grid NAME=V1,V2 or a configs list")
         configs = [{**self.base, **p} for p in points]
+        keys = [canonical(c) for c in configs]
+        if len(set(keys)) != len(keys):
+            dup = next(c for c, k in zip(configs, keys) if keys.count(k) > 1)
+            raise InputError(f"configuration {dup} is listed twice; list each configuration once")
         for c in configs:
+            member_level = sorted(set(c) & {"seed", "members"})
+            if member_level:
+                raise InputError(
+                    f"{member_level} cannot vary in a study: seeds are set per repeat by the study; use --repeats"
+                )
+            if c.get("patience") is not None:
+                raise InputError(
+                    "early stopping (patience) cannot be used in a study: runs are read off at fixed epoch counts; "
+                    "put the epoch counts in the grid instead"
+                )
             unknown = [k for k in c if k not in FORECASTER_PARAMS and self.configs is None]
             if unknown:
                 raise InputError(
@@ -93,7 +108,11 @@ class Study:
         return make_plan(self.study_name, self.config_list(), self.repeats, done)
 
     def _open(self, store: Store, y) -> int:
-        data_label = self.data if isinstance(self.data, str) else f"pandas:{len(y)}"
+        if isinstance(self.data, str):
+            data_label = self.data
+        else:  # in-memory data: identified by its content, so two series never mix under one name
+            digest = hashlib.sha256(pd.util.hash_pandas_object(y, index=True).to_numpy().tobytes()).hexdigest()
+            data_label = f"pandas:{len(y)}:{digest[:16]}"
         configs = [(canonical(c), c) for c in self.config_list()]
         return store.open_study(self.study_name, data_label, self.spec(), configs)
 
@@ -103,6 +122,7 @@ class Study:
         ``progress`` (optional) is a tqdm-like object: ``total`` is set to the epochs to train and
         ``update(n)`` is called as epochs finish.
         """
+        check_int(self.repeats, "repeats", 1)
         store = store if store is not None else Store(":memory:")
         y = self.series()
         test = resolve_test_size(len(y), self.test_size)

@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from lstmcast.errors import InputError
 from lstmcast.plots.forecast import save_png
 
 
@@ -33,6 +34,8 @@ def boxplot(scores: pd.DataFrame, path, title: str = "Test RMSE per configuratio
 
 def diagnostics(frame: pd.DataFrame, path, title: str = "Train (blue) and test (orange) RMSE per epoch"):
     """Write the seeds' diagnostic plot: one panel per configuration, one line per repeat and split."""
+    if frame.empty:
+        raise InputError("no per-epoch diagnostics to plot; run the study with diagnostics (--diagnostics)")
     configs = list(dict.fromkeys(frame["config"]))
     cols = min(3, len(configs))
     rows = -(-len(configs) // cols)
