@@ -89,7 +89,7 @@ def _fail(message: str, code: int):
 app = typer.Typer(
     cls=_OneLineErrors,
     name="lstmcast",
-    help="Forecast time series with LSTM networks: evaluate against baselines, forecast, list datasets.",
+    help="Forecast time series with LSTM networks: evaluate against baselines, forecast, tune, reproduce the seeds.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -643,6 +643,278 @@ def forecast_command(
     if plot is not None:
         typer.echo(f"plot: {plot}")
 
+
+
+# ---- studies -------------------------------------------------------------------------------------
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="SQLite file that keeps every study's results.")]
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Study name (default: from the data and grid).",
+                                                show_default=False)]
+DiagnosticsOpt = Annotated[bool, typer.Option(
+    "--diagnostics", help="Record train and test RMSE after every epoch of every run.")]
+DiagPlotOpt = Annotated[Optional[Path], typer.Option(
+    "--diagnostics-plot", help="Write the per-epoch train (blue) / test (orange) plot to this PNG.", show_default=False)]
+
+
+def _parse_value(text: str):
+    """Return a grid value typed as the user meant it: int, float, bool, None or text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def _parse_grid(items: list[str]) -> dict[str, list]:
+    """Return {param: [values]} from ``--grid name=v1,v2`` options (dashes in names become underscores)."""
+    grid: dict[str, list] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name.strip() or not values.strip():
+            raise InputError(f"--grid expects NAME=V1,V2,...; got {item!r}")
+        key = name.strip().replace("-", "_")
+        if key in grid:
+            raise InputError(f"--grid {key} is given twice; list all its values in one --grid")
+        grid[key] = [_parse_value(v) for v in values.split(",") if v.strip()]
+    return grid
+
+
+def _open_store(path: Path):
+    from lstmcast.experiments.store import Store
+
+    if path.parent and not path.parent.is_dir():
+        raise InputError(f"cannot open the store {path}: the folder {path.parent} does not exist")
+    return Store(path)
+
+
+def _study_plots(result, plot: Path | None, diag_plot: Path | None) -> None:
+    from lstmcast.plots.study import boxplot, diagnostics
+
+    if plot is not None:
+        boxplot(result.scores(), plot, title=f"{result.name}: test RMSE", persistence=result.persistence)
+    if diag_plot is not None:
+        diagnostics(result.diagnostics(), diag_plot, title=f"{result.name}: train (blue) and test (orange) RMSE")
+
+
+def _print_summary(result) -> None:
+    """Print the describe() table of a study, persistence beside it, and the best configuration."""
+    import pandas as pd
+
+    table = result.summary()
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60):
+        typer.echo(table.round(3).to_string())
+    if result.persistence is not None:
+        typer.echo(f"persistence RMSE on the same split: {result.persistence:.3f}")
+    if len(result.runs):
+        label, _ = result.best()
+        typer.echo(f"best (lowest mean test RMSE): {label}")
+    typer.echo(f"{len(result.runs)} runs, {result.seconds:.1f} s of training")
+
+
+def _run_study(study, store: Path, as_json: bool, progress: bool | None):
+    from lstmcast.progress import progress_bar
+
+    st = _open_store(store)
+    with progress_bar(total=0, desc=study.study_name, enabled=_show_progress(progress, as_json)) as bar:
+        return study.run(st, progress=bar)
+
+
+@app.command("tune")
+def tune_command(
+    ctx: typer.Context,
+    data: Data,
+    grid: Annotated[list[str], typer.Option("--grid", help="NAME=V1,V2,... (repeatable): a parameter and its values.")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="LSTM architecture for every configuration.",
+                                                 show_default=False)] = None,
+    test_size: Annotated[str, typer.Option("--test-size", help="Test observations at the end: a count or a fraction.")] = "12",
+    look_back: LookBackOpt = 1,
+    steps_out: StepsOutOpt = 1,
+    units: UnitsOpt = 50,
+    layers: LayersOpt = None,
+    activation: ActivationOpt = "tanh",
+    dropout: DropoutOpt = 0.0,
+    epochs: EpochsOpt = 100,
+    batch_size: BatchSizeOpt = 32,
+    learning_rate: LearningRateOpt = 1e-3,
+    stateful: StatefulOpt = False,
+    difference: DifferenceOpt = 0,
+    scale: ScaleOpt = "minmax-sym",
+    trim: Annotated[int, typer.Option("--trim", help="Oldest training windows to leave out (seed 002 drops 2).")] = 0,
+    repeats: Annotated[int, typer.Option("--repeats", help="Runs per configuration (trained together).")] = 30,
+    diagnostics: DiagnosticsOpt = False,
+    store: StoreOpt = Path("lstmcast.db"),
+    name: NameOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the execution plan and stop.")] = False,
+    plot: PlotOpt = None,
+    diagnostics_plot: DiagPlotOpt = None,
+    as_json: JsonOpt = False,
+    progress: ProgressOpt = None,
+) -> None:
+    """Run a grid of configurations x repeats by walk-forward, kept in the store; resumable."""
+    from lstmcast.experiments.study import Study
+    from lstmcast.plots import check_target
+
+    values = dict(model=model, look_back=look_back, steps_out=steps_out, units=units, layers=layers,
+                  activation=activation, dropout=dropout, epochs=epochs, batch_size=batch_size,
+                  learning_rate=learning_rate, stateful=stateful, difference=difference, scale=scale, trim=trim)
+    base = {k: v for k, v in values.items() if _given(ctx, k)}  # unset options keep Forecaster defaults
+    if model is not None and model not in ARCHITECTURES:
+        raise InputError(f"--model must be an LSTM architecture ({', '.join(ARCHITECTURES)}); got {model!r}")
+    _at_least(repeats, "--repeats", 1)
+    for path in (plot, diagnostics_plot):
+        if path is not None:
+            check_target(path)
+    if diagnostics_plot is not None and not diagnostics:
+        raise InputError("--diagnostics-plot needs --diagnostics (per-epoch RMSE is recorded only then)")
+    study = Study(data, grid=_parse_grid(grid), repeats=repeats, base=base, test_size=_parse_test_size(test_size),
+                  name=name, diagnostics=diagnostics)
+    if dry_run:
+        _print_plan(study, store, as_json)
+        return
+    result = _run_study(study, store, as_json, progress)
+    _study_plots(result, plot, diagnostics_plot)
+    if as_json:
+        _print_json(_clean(result.to_json()))
+        return
+    typer.echo(f"study {result.name} on {result.data} (store {store})")
+    _print_summary(result)
+
+
+def _print_plan(study, store: Path, as_json: bool) -> None:
+    """Print the groups the study would train: parameters, members, runs, epochs and optimizer steps."""
+    from lstmcast.evaluation.split import resolve_test_size
+
+    plan = study.plan(_open_store(store))
+    y = study.series()
+    n_train = len(y) - resolve_test_size(len(y), study.test_size)
+    windows = max(1, n_train - int(study.base.get("difference", 0)) - int(study.base.get("look_back", 1))
+                  - int(study.base.get("trim", 0)))
+    rows = plan.describe(windows)
+    if as_json:
+        _print_json(_clean({"study": study.study_name, "groups": rows, "runs": plan.n_runs,
+                            "skipped_runs": plan.skipped_runs}))
+        return
+    typer.echo(f"study {study.study_name}: {len(rows)} group(s), {plan.n_runs} run(s) to train, "
+               f"{plan.skipped_runs} already stored")
+    for row in rows:
+        typer.echo(f"  group {row['group']}: {row['members']} members, {row['runs']} runs, {row['epochs']} epochs, "
+                   f"~{row['steps']} optimizer steps; {row['params']}")
+
+
+@app.command("studies")
+def studies_command(store: StoreOpt = Path("lstmcast.db"), as_json: JsonOpt = False) -> None:
+    """List the studies kept in the store."""
+    if not store.exists():
+        raise InputError(f"no store at {store}; run 'lstmcast tune' or 'lstmcast reproduce' first, or pass --store")
+    frame = _open_store(store).list_studies()
+    if as_json:
+        _print_json(_clean({"store": str(store), "studies": frame.to_dict(orient="records")}))
+        return
+    if frame.empty:
+        typer.echo(f"no studies in {store}")
+        return
+    typer.echo(frame.to_string(index=False))
+
+
+@app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="A stored study's name (see 'lstmcast studies').")],
+    store: StoreOpt = Path("lstmcast.db"),
+    plot: PlotOpt = None,
+    diagnostics_plot: DiagPlotOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a stored study's summary again, without recomputing anything."""
+    from lstmcast.experiments.study import StudyResult
+
+    if not store.exists():
+        raise InputError(f"no store at {store}; pass --store")
+    result = StudyResult.load(_open_store(store), name)
+    _study_plots(result, plot, diagnostics_plot)
+    if as_json:
+        _print_json(_clean(result.to_json()))
+        return
+    typer.echo(f"study {result.name} on {result.data} (store {store})")
+    _print_summary(result)
+
+
+@app.command("reproduce")
+def reproduce_command(
+    name: Annotated[str, typer.Argument(
+        help="shampoo-epochs | shampoo-batch-size | shampoo-neurons | shampoo-all | airline")],
+    repeats: Annotated[int, typer.Option("--repeats", help="Runs per configuration (the seed: 30).")] = 30,
+    diagnostics: DiagnosticsOpt = False,
+    store: StoreOpt = Path("lstmcast.db"),
+    study_name: NameOpt = None,
+    plot: PlotOpt = None,
+    diagnostics_plot: DiagPlotOpt = None,
+    as_json: JsonOpt = False,
+    progress: ProgressOpt = None,
+) -> None:
+    """Run a seed tutorial's study as configured there; print its tables beside the published means."""
+    from lstmcast.experiments import reproduce
+
+    _at_least(repeats, "--repeats", 1)
+    study = reproduce.study(name, repeats=repeats, diagnostics=diagnostics,
+                            study_name=study_name or (name if repeats == 30 else f"{name}-r{repeats}"))
+    if diagnostics_plot is not None and not diagnostics:
+        raise InputError("--diagnostics-plot needs --diagnostics")
+    result = _run_study(study, store, as_json, progress)
+    _study_plots(result, plot, diagnostics_plot)
+    tables = _reproduction_tables(result)
+    if as_json:
+        _print_json(_clean({"data": result.data, "study": result.name, "tables": tables,
+                            "baselines": {"persistence": result.persistence}, "seconds": result.seconds}))
+        return
+    for exp, rows in tables.items():
+        typer.echo(f"\n{exp}: test RMSE over {repeats} repeats (ours) beside the seed's published figures")
+        typer.echo(f"{rows[0]['param']:>12} {'count':>6} {'mean':>9} {'std':>8} {'min':>8} {'50%':>8} {'max':>8}"
+                   f" {'seed mean':>10} {'seed std':>9}")
+        for row in rows:
+            r = row["rmse"]
+            typer.echo(f"{row['value']!s:>12} {r['count']:6.0f} {r['mean']:9.3f} {_fmt(r['std']):>8} {r['min']:8.3f} "
+                       f"{r['50%']:8.3f} {r['max']:8.3f} {_fmt(row['published_mean']):>10} "
+                       f"{_fmt(row['published_std']):>9}")
+    if result.persistence is not None:
+        typer.echo(f"\npersistence RMSE on the same split: {result.persistence:.3f}")
+    typer.echo(f"{len(result.runs)} runs, {result.seconds:.1f} s")
+
+
+def _reproduction_tables(result) -> dict[str, list[dict]]:
+    """Return per experiment: the varied parameter, its value, our describe() and the published figures."""
+    from lstmcast.experiments import reproduce
+
+    table = result.summary()
+    out: dict[str, list[dict]] = {}
+    for (key, params), (_, stats) in zip(result.configs, table.iterrows()):
+        exp = params["experiment"]
+        value = reproduce.published_key(params)
+        param = "variant" if exp == "airline" else reproduce.SHAMPOO_GRIDS[exp][0]
+        out.setdefault(exp, []).append({
+            "param": param, "value": value, "rmse": {k: _number(v) for k, v in stats.items()},
+            "published_mean": reproduce.PUBLISHED.get(exp, {}).get(value),
+            "published_std": reproduce.PUBLISHED_STD.get(exp, {}).get(value),
+        })
+    return out
+
+
+def _clean(obj):
+    """Return ``obj`` with NaN/inf turned into None and numpy scalars into Python numbers (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 if __name__ == "__main__":
     main()

@@ -173,7 +173,7 @@ class Forecaster(BaseEstimator):
         units = self._unit_list()
         if len(units) > 1 and len(units) != len(self.seeds_):
             raise InputError(f"{len(units)} unit counts for {len(self.seeds_)} members; give one per member")
-        with _threads_for(cfg.units * len(self.seeds_)):
+        with _threads_for(cfg.units * len(self.seeds_) * min(self.batch_size, len(X_t))):
             # network_ exists before training so that callbacks can predict with it
             self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
             self.history_: TrainHistory = train(
@@ -221,7 +221,7 @@ class Forecaster(BaseEstimator):
         start with the first training window: the state carried into later windows is then the one
         the training set builds up, as the seeds do before forecasting.
         """
-        with _threads_for(self.network_.config.units * self.network_.members):
+        with _threads_for(self.network_.config.units * self.network_.members * self.batch_size):
             out, _ = predict(self.network_, ensure_tensor(X), batch_size=self.batch_size if self.stateful else 1024,
                              stateful=self.stateful)
         return out.numpy()
@@ -273,7 +273,7 @@ class Forecaster(BaseEstimator):
         base = values[start - lag : len(values) - lag, self.target_idx_] if lag else 0.0
 
         def evaluate() -> np.ndarray:
-            with _threads_for(self.network_.config.units * self.network_.members):
+            with _threads_for(self.network_.config.units * self.network_.members * self.batch_size):
                 out, _ = predict(self.network_, X_t, batch_size=self.batch_size if self.stateful else 1024,
                                  stateful=self.stateful)
             step1 = out.numpy()[:, skip:, 0, :]  # (members, n, targets), scaled
@@ -358,7 +358,7 @@ def _all_windows(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
 
 
 class _threads_for:
-    """Run small networks on one thread: thread start-up costs more than their arithmetic."""
+    """Run small steps (units x members x batch <= 4096) on one thread: waking a second costs more than it saves."""
 
     def __init__(self, work: int):
         self.work = work
