@@ -193,9 +193,13 @@ class Forecaster(BaseEstimator):
         if isinstance(self.seed, (list, tuple, np.ndarray)):
             if self.members not in (1, len(self.seed)):
                 raise InputError(f"members={self.members} but {len(self.seed)} seeds were given; pass one seed per member")
-            return [int(s) for s in self.seed]
-        base = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-        return [int(base) + k for k in range(self.members)]
+            seeds = [int(s) for s in self.seed]
+        else:
+            base = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+            seeds = [int(base) + k for k in range(self.members)]
+        if not all(0 <= s < 2**31 for s in seeds):
+            raise InputError(f"seeds must be integers in [0, 2**31); got {min(seeds)}..{max(seeds)}")
+        return seeds
 
     def _frame(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the training windows of the scaled, differenced values z (rows, columns)."""

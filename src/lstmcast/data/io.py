@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -163,7 +164,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise InputError(f"{path} is empty; it needs a header row and at least one data row") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # OSError covers unreadable files and pandas' compression guess from the extension
+        # (a plain-text file named .gz raises gzip.BadGzipFile, an OSError)
         reason = " ".join(str(exc).split())
         raise InputError(
             f"{path} is not a readable CSV file ({reason}); "
