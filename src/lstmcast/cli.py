@@ -711,9 +711,9 @@ def _print_summary(result) -> None:
         typer.echo(table.round(3).to_string())
     if result.persistence is not None:
         typer.echo(f"persistence RMSE on the same split: {result.persistence:.3f}")
-    if len(result.runs):
-        label, _ = result.best()
-        typer.echo(f"best (lowest mean test RMSE): {label}")
+    best = result.best()
+    if best is not None:
+        typer.echo(f"best (lowest mean test RMSE): {best[0]}")
     typer.echo(f"{len(result.runs)} runs, {result.seconds:.1f} s of training")
 
 
@@ -861,13 +861,28 @@ def reproduce_command(
     from lstmcast.experiments import reproduce
 
     _at_least(repeats, "--repeats", 1)
+    from lstmcast.plots import check_target
+
+    for path in (plot, diagnostics_plot):
+        if path is not None:
+            check_target(path)
     study = reproduce.study(name, repeats=repeats, diagnostics=diagnostics,
                             study_name=study_name or (name if repeats == 30 else f"{name}-r{repeats}"))
     if diagnostics_plot is not None and not diagnostics:
         raise InputError("--diagnostics-plot needs --diagnostics")
     result = _run_study(study, store, as_json, progress)
-    _study_plots(result, plot, diagnostics_plot)
+    _study_plots(result, None, diagnostics_plot)
     tables = _reproduction_tables(result)
+    if plot is not None:  # one panel per experiment, boxes labelled by the varied value, as in the seed
+        from lstmcast.plots.study import boxplot
+
+        scores = result.scores()
+        panels, start = {}, 0
+        for exp, rows in tables.items():
+            frame = scores.iloc[:, start : start + len(rows)]
+            panels[f"{exp} ({rows[0]['param']})"] = frame.set_axis([str(r["value"]) for r in rows], axis=1)
+            start += len(rows)
+        boxplot(panels, plot, persistence=result.persistence)
     if as_json:
         _print_json(_clean({"data": result.data, "study": result.name, "tables": tables,
                             "baselines": {"persistence": result.persistence}, "seconds": result.seconds}))

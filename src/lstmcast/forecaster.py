@@ -125,21 +125,40 @@ class Forecaster(BaseEstimator):
             patience=self.patience,
         )
 
-    def _check_params(self) -> None:
+    def check_params(self) -> "Forecaster":
+        """Return self after checking every parameter's type and range (no data needed), or raise InputError."""
         check_int(self.look_back, "look_back", 1)
         check_int(self.steps_out, "steps_out", 1)
         check_int(self.members, "members", 1)
         check_int(self.difference, "difference", 0)
         check_int(self.validation_size, "validation_size", 0)
         check_int(self.trim, "trim", 0)
+        check_int(self.epochs, "epochs", 1)
+        check_int(self.batch_size, "batch_size", 1)
+        for u in self._unit_list() if isinstance(self.units, (list, tuple)) else [self.units]:
+            check_int(u, "units", 1)
+        if self.layers is not None:
+            check_int(self.layers, "layers", 1)
         if self.framing not in ("steps", "features"):
             raise InputError(f"framing must be 'steps' or 'features'; got {self.framing!r}")
+        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)) \
+                or not self.learning_rate > 0:
+            raise InputError(f"learning_rate must be a positive number; got {self.learning_rate!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise InputError(f"dropout must be a number in [0, 1); got {self.dropout!r}")
+        for name in ("stateful", "shuffle"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} must be true or false; got {getattr(self, name)!r}")
+        Scaler(self.scale)._check_kind()
+        self.model_config(1, 1)  # architecture, activation, subsequences and kernel
+        self.train_config().validated(self.batch_size if self.stateful else 1)
+        return self
 
     # ---- fitting -----------------------------------------------------------------------------
 
     def fit(self, y, callbacks=()) -> "Forecaster":
         """Return self, trained on the series or frame ``y`` (all of it is training data)."""
-        self._check_params()
+        self.check_params()
         data = validate_series(y, "y")
         frame = data.to_frame() if isinstance(data, pd.Series) else data
         self.columns_ = list(frame.columns)

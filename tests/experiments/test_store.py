@@ -54,10 +54,19 @@ def test_open_study_creates_and_reopens(tmp_path):
 
 @pytest.mark.parametrize("data, spec", [("shampoo", {**SPEC, "repeats": 3}), ("airline", SPEC)])
 def test_another_definition_under_the_same_name_raises(store, data, spec):
-    store.open_study("s", "shampoo", SPEC, CONFIGS)
+    study_id = store.open_study("s", "shampoo", SPEC, CONFIGS)
+    store.save_group(study_id, [_result("a", 0, 101.5)], seconds=1.0)
     with pytest.raises(InputError, match="'s' already exists.*another definition"):
         store.open_study("s", data, spec, CONFIGS)
     assert _count(store, "studies") == 1
+
+
+def test_a_definition_without_finished_runs_may_change(store):
+    first = store.open_study("s", "shampoo", SPEC, CONFIGS)
+    second = store.open_study("s", "shampoo", {**SPEC, "repeats": 3}, CONFIGS)
+    assert _count(store, "studies") == 1
+    assert store.study("s")["spec"] == {**SPEC, "repeats": 3}
+    assert store.configs(second) == CONFIGS
 
 
 def test_save_group_writes_runs_diagnostics_and_predictions(store):

@@ -75,6 +75,9 @@ class Store:
         """
         spec_text = json.dumps(spec, sort_keys=True, default=str)
         row = self.conn.execute("SELECT id, data, spec FROM studies WHERE name = ?", (name,)).fetchone()
+        if row is not None and (row[1] != data or row[2] != spec_text) and not self.done_runs(row[0]):
+            self._forget(row[0])  # a definition with no finished run (e.g. its first fit failed) may change
+            row = None
         if row is not None:
             if row[1] != data or row[2] != spec_text:
                 raise InputError(
@@ -92,6 +95,18 @@ class Store:
                 [(study_id, key, json.dumps(params, default=str), i) for i, (key, params) in enumerate(configs)],
             )
         return study_id
+
+    def _forget(self, study_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM configs WHERE study_id = ?", (study_id,))
+            self.conn.execute("DELETE FROM studies WHERE id = ?", (study_id,))
+
+    def find_study(self, name: str) -> dict | None:
+        """Return a stored study's row (see ``study``), or None when there is none of that name."""
+        try:
+            return self.study(name)
+        except InputError:
+            return None
 
     def done_runs(self, study_id: int) -> set[tuple[str, int]]:
         """Return the (config key, repeat) pairs already finished in a study."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -70,6 +71,7 @@ class Study:
                 raise InputError(
                     f"{member_level} cannot vary in a study: seeds are set per repeat by the study; use --repeats"
                 )
+            Forecaster(**{k: v for k, v in c.items() if k in FORECASTER_PARAMS}).check_params()
             if c.get("patience") is not None:
                 raise InputError(
                     "early stopping (patience) cannot be used in a study: runs are read off at fixed epoch counts; "
@@ -101,11 +103,19 @@ class Study:
     def plan(self, store: Store | None = None) -> Plan:
         """Return the execution plan, leaving out runs already finished in ``store``."""
         check_int(self.repeats, "repeats", 1)
+        configs = self.config_list()
         done: set = set()
-        if store is not None:
-            study_id = self._open(store, self.series())
-            done = store.done_runs(study_id)
-        return make_plan(self.study_name, self.config_list(), self.repeats, done)
+        if store is not None:  # read-only: a dry run must not register the study
+            stored = store.find_study(self.study_name)
+            if stored is not None:
+                if stored["spec"] == json.loads(json.dumps(self.spec(), default=str)):
+                    done = store.done_runs(stored["id"])
+                elif store.done_runs(stored["id"]):
+                    raise InputError(
+                        f"study {self.study_name!r} already exists in {store.path} with another definition; "
+                        "choose a new --name or another --store"
+                    )
+        return make_plan(self.study_name, configs, self.repeats, done)
 
     def _open(self, store: Store, y) -> int:
         if isinstance(self.data, str):
@@ -131,12 +141,11 @@ class Study:
         if progress is not None:
             progress.total = sum(g.epochs for g in plan.groups)
             progress.refresh()
-        started = time.perf_counter()
         for group in plan.groups:
             t0 = time.perf_counter()
             results = run_group(group, y, test, self.diagnostics, self.keep_predictions, progress)
             store.save_group(study_id, results, time.perf_counter() - t0)
-        return StudyResult.load(store, self.study_name, seconds=time.perf_counter() - started)
+        return StudyResult.load(store, self.study_name)  # seconds: all training time stored for the study
 
 
 def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: bool, progress=None) -> list[dict]:
@@ -227,10 +236,13 @@ class StudyResult:
         table = pd.DataFrame(rows)
         return table.reindex(columns=["count", "mean", "std", "min", "25%", "50%", "75%", "max"])
 
-    def best(self) -> tuple[str, dict]:
-        """Return the label and parameters of the configuration with the lowest mean test RMSE."""
+    def best(self) -> tuple[str, dict] | None:
+        """Return the label and parameters of the configuration with the lowest mean test RMSE (None before any run)."""
         means = {key: self.runs.loc[self.runs["config"] == key, "rmse"].mean() for key, _ in self.configs}
-        key = min((k for k in means if not np.isnan(means[k])), key=means.get)
+        finite = [k for k in means if np.isfinite(means[k])]
+        if not finite:
+            return None
+        key = min(finite, key=means.get)
         params = dict(self.configs)[key]
         return self.label(params), params
 
@@ -254,7 +266,8 @@ class StudyResult:
         configs = []
         for (key, params), (_, stats) in zip(self.configs, table.iterrows()):
             configs.append({"params": params, "rmse": {k: _num(v) for k, v in stats.items()}})
-        label, _ = self.best()
+        best = self.best()
+        label = best[0] if best else None
         return {"data": self.data, "study": self.name, "configs": configs, "best": label,
                 "baselines": {"persistence": self.persistence}, "seconds": self.seconds}
 

@@ -17,17 +17,25 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def boxplot(scores: pd.DataFrame, path, title: str = "Test RMSE per configuration", persistence: float | None = None):
-    """Write a box plot of test RMSE, one box per configuration (columns of ``scores``), to ``path``."""
-    fig = _figure(max(6, 1.2 * scores.shape[1] + 2), 4.5)
-    ax = fig.add_subplot()
-    ax.boxplot([scores[c].dropna().to_numpy() for c in scores.columns], showmeans=True)
-    ax.set_xticks(range(1, scores.shape[1] + 1), [str(c) for c in scores.columns], rotation=20, ha="right")
-    if persistence is not None:
-        ax.axhline(persistence, color="grey", linestyle="--", label=f"persistence {persistence:.1f}")
-        ax.legend()
-    ax.set_ylabel("test RMSE")
-    ax.set_title(title)
+def boxplot(scores, path, title: str = "Test RMSE per configuration", persistence: float | None = None):
+    """Write a box plot of test RMSE to ``path``: one box per column of ``scores``.
+
+    ``scores`` is a (repeat x configuration) DataFrame, or a dict of them (title -> frame) for one
+    panel each, as the seed draws one box plot per experiment.
+    """
+    panels = scores if isinstance(scores, dict) else {title: scores}
+    widest = max(frame.shape[1] for frame in panels.values())
+    fig = _figure(max(6, 1.2 * widest + 2) * (1 if len(panels) == 1 else len(panels) / 1.6), 4.5)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, frame) in zip(axes, panels.items()):
+        ax.boxplot([frame[c].dropna().to_numpy() for c in frame.columns], showmeans=True)
+        ax.set_xticks(range(1, frame.shape[1] + 1), [str(c) for c in frame.columns],
+                      rotation=20 if max(len(str(c)) for c in frame.columns) > 8 else 0, ha="right")
+        if persistence is not None:
+            ax.axhline(persistence, color="grey", linestyle="--", label=f"persistence {persistence:.1f}")
+            ax.legend()
+        ax.set_ylabel("test RMSE")
+        ax.set_title(name)
     fig.tight_layout()
     return save_png(fig, path)
 
