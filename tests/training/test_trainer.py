@@ -131,11 +131,6 @@ def test_huge_learning_rate_with_relu_raises_diverged_naming_the_epoch():
     check_diverges("torch")
 
 
-@pytest.mark.xfail(
-    reason="fast.py trains in float64: losses that overflow float32 (the network's dtype and the torch "
-    "reference) stay finite there, so engine='auto' trains on instead of raising TrainingDivergedError",
-    strict=True,
-)
 def test_huge_learning_rate_diverges_with_the_default_engine_too():
     check_diverges("auto")
 
@@ -262,11 +257,6 @@ def test_stateful_predict_continues_from_a_given_state_on_the_torch_path():
     check_state_continues(build_network(ModelConfig(architecture="bidirectional", n_in=2, units=5), [0, 1]))
 
 
-@pytest.mark.xfail(
-    reason="trainer.predict's NumPy path for small vanilla/stacked/vector networks ignores the state "
-    "argument and returns None instead of the final state",
-    strict=True,
-)
 def test_stateful_predict_continues_from_a_given_state_for_small_stacks():
     check_state_continues(build_network(ModelConfig(n_in=2, units=5), [0, 1]))
 

@@ -14,8 +14,11 @@ reference this engine is tested against (same initial weights, same data order, 
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from lstmcast.errors import TrainingDivergedError
 from lstmcast.models.zoo import Network, RecurrentStack
@@ -47,6 +50,33 @@ def _act(name: str):
     if name == "relu":
         return lambda x: np.maximum(x, 0.0), lambda a: (a > 0).astype(a.dtype)
     return np.tanh, lambda a: 1.0 - a * a  # derivatives written in terms of the activation's output
+
+
+_blas_depth = 0
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Run NumPy's BLAS on one thread (re-entrant; nested uses cost nothing).
+
+    Matrix products of a few units gain nothing from a second thread, and on shared 2-core
+    machines waking it costs 3-10x the product itself. Entering costs ~0.4 ms, so training enters
+    once and the per-epoch predictions inside it reuse the limit.
+    """
+    global _blas_depth
+    if _blas_depth:
+        _blas_depth += 1
+        try:
+            yield
+        finally:
+            _blas_depth -= 1
+        return
+    with threadpool_limits(1, user_api="blas"):
+        _blas_depth = 1
+        try:
+            yield
+        finally:
+            _blas_depth = 0
 
 
 def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -178,30 +208,49 @@ class StackEngine:
         self.flat -= (lr / (1 - b1**self.t)) * self.m / denom
 
 
-def predict_fast(net: RecurrentStack, X: np.ndarray, batch_size: int, stateful: bool) -> np.ndarray:
-    """Return predictions like ``trainer.predict`` (members, samples, n_out, n_targets), in NumPy."""
+def predict_fast(net: RecurrentStack, X: np.ndarray, batch_size: int, stateful: bool, state=None):
+    """Return (predictions, final state) like ``trainer.predict``, computed in NumPy.
+
+    Predictions: (members, samples, n_out, n_targets). ``state`` and the returned state are the
+    network's own format (a list of (h, c) tensors per layer), so the two paths interchange.
+    """
+    with single_threaded_blas():
+        return _predict_fast(net, X, batch_size, stateful, state)
+
+
+def _predict_fast(net, X, batch_size, stateful, state):
     engine = StackEngine(net)
+    if state is not None:
+        state = [(h.detach().double().numpy(), c.detach().double().numpy()) for h, c in state]
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 3:
         X = np.broadcast_to(X, (net.members,) + X.shape)
     n = X.shape[1]
     if not stateful:
         out, _, _ = engine.forward(X, None, keep=False)
+        state = None
     else:
         pad = (-n) % batch_size
         if pad:
             X = np.concatenate([X, np.repeat(X[:, -1:], pad, axis=1)], axis=1)
-        state, outs = None, []
+        outs = []
         for i in range(0, X.shape[1], batch_size):
             o, state, _ = engine.forward(X[:, i : i + batch_size], state, keep=False)
             outs.append(o)
         out = np.concatenate(outs, axis=1)[:, :n]
     cfg = net.config
-    return out.reshape(net.members, n, cfg.n_out, cfg.n_targets)
+    if state is not None:
+        state = [(torch.from_numpy(h).float(), torch.from_numpy(c).float()) for h, c in state]
+    return out.reshape(net.members, n, cfg.n_out, cfg.n_targets), state
 
 
 def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=(), validation=None) -> TrainHistory:
     """Train like ``trainer.train`` (same initial weights, data order and update rule), in NumPy."""
+    with single_threaded_blas():
+        return _train_fast(net, X, y, config, seeds, callbacks)
+
+
+def _train_fast(net, X, y, config: TrainConfig, seeds, callbacks=()) -> TrainHistory:
     n = X.shape[0]
     config = config.validated(n)
     members = len(seeds)
@@ -232,10 +281,13 @@ def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=(), validation=N
             if config.stateful:
                 state = new_state
         losses[epoch] = total / n
-        if not np.isfinite(losses[epoch]).all():
-            bad = np.flatnonzero(~np.isfinite(losses[epoch]))
+        # the network (and the torch reference) is float32: a loss beyond float32's range has diverged
+        with np.errstate(over="ignore"):
+            as32 = losses[epoch].astype(np.float32)
+        if not np.isfinite(as32).all():
+            bad = np.flatnonzero(~np.isfinite(as32))
             raise TrainingDivergedError(
-                f"training loss became {losses[epoch][bad[0]]} at epoch {epoch + 1} (member(s) {bad.tolist()[:5]}); "
+                f"training loss became {as32[bad[0]]} at epoch {epoch + 1} (member(s) {bad.tolist()[:5]}); "
                 f"lower the learning rate (now {config.learning_rate}) or use activation='tanh'"
             )
         if callbacks:

@@ -252,7 +252,8 @@ def predict(
     from lstmcast.training import fast  # imports this module
 
     if isinstance(net, fast.RecurrentStack) and net.config.units * members <= 4096:
-        return torch.from_numpy(fast.predict_fast(net, X.numpy(), batch_size, stateful)).float(), None
+        out, state = fast.predict_fast(net, X.numpy(), batch_size, stateful, state)
+        return torch.from_numpy(out).float(), state
     per_member = X.dim() == 4  # (members, samples, steps, features): one input set per member
     if not per_member:
         X = X.unsqueeze(0)
