@@ -59,7 +59,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     series = torch.sin(torch.arange(SAMPLES + LOOK_BACK, dtype=torch.float32) / 10)
     X = series.unfold(0, LOOK_BACK, 1)[:SAMPLES].unsqueeze(-1).contiguous()  # (samples, 24, 1)
