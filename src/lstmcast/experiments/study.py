@@ -141,7 +141,9 @@ class Study:
         if progress is not None:
             progress.total = sum(g.epochs for g in plan.groups)
             progress.refresh()
-        for group in plan.groups:
+        for i, group in enumerate(plan.groups):
+            if progress is not None and hasattr(progress, "set_description"):
+                progress.set_description(f"group {i + 1}/{len(plan.groups)} ({len(group.members)} members)")
             t0 = time.perf_counter()
             results = run_group(group, y, test, self.diagnostics, self.keep_predictions, progress)
             store.save_group(study_id, results, time.perf_counter() - t0)
