@@ -67,10 +67,10 @@ class ConvLSTM(nn.Module):
         return h, (h, c)  # h: (members, batch, columns', filters)
 
 
-class Dense(MemberParams):
-    """A dense layer per member: (members, ..., n_in) -> (members, ..., n_out)."""
+class _Affine(MemberParams):
+    """A weight (members, n_in, n_out) and a bias (members, 1, n_out), initialised as Keras does."""
 
-    def __init__(self, members: int, n_in: int, n_out: int, activation: str | None = None):
+    def __init__(self, members: int, n_in: int, n_out: int, activation: str | None):
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(members, n_in, n_out))
         self.bias = nn.Parameter(torch.zeros(members, 1, n_out))
@@ -81,32 +81,33 @@ class Dense(MemberParams):
             self.weight[k] = glorot_uniform(tuple(self.weight.shape[1:]), gen)
             self.bias[k] = 0.0
 
+    def activate(self, out: Tensor) -> Tensor:
+        if self.activation is None:
+            return out
+        return torch.relu(out) if self.activation == "relu" else torch.tanh(out)
+
+
+class Dense(_Affine):
+    """A dense layer per member: (members, ..., n_in) -> (members, ..., n_out)."""
+
+    def __init__(self, members: int, n_in: int, n_out: int, activation: str | None = None):
+        super().__init__(members, n_in, n_out, activation)
+
     def forward(self, x: Tensor) -> Tensor:
         lead = x.shape[1:-1]
         flat = x.reshape(x.shape[0], -1, x.shape[-1])
-        out = torch.baddbmm(self.bias, flat, self.weight)
-        if self.activation == "relu":
-            out = torch.relu(out)
+        out = self.activate(torch.baddbmm(self.bias, flat, self.weight))
         return out.view(x.shape[0], *lead, -1)
 
 
-class Conv1D(MemberParams):
+class Conv1D(_Affine):
     """A 'valid' 1-D convolution per member over (members, n, length, c_in), with an activation."""
 
     def __init__(self, members: int, c_in: int, filters: int, kernel: int, activation: str = "relu"):
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(members, kernel * c_in, filters))
-        self.bias = nn.Parameter(torch.zeros(members, 1, filters))
-        self.activation = activation
-
-    def init_member(self, k: int, gen: torch.Generator) -> None:
-        with torch.no_grad():
-            self.weight[k] = glorot_uniform(tuple(self.weight.shape[1:]), gen)
-            self.bias[k] = 0.0
+        super().__init__(members, kernel * c_in, filters, activation)
 
     def forward(self, x: Tensor) -> Tensor:
-        out = member_conv1d(x, self.weight, self.bias)
-        return torch.relu(out) if self.activation == "relu" else torch.tanh(out)
+        return self.activate(member_conv1d(x, self.weight, self.bias))
 
 
 class MemberDropout(nn.Module):
