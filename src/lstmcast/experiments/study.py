@@ -160,7 +160,6 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
     for k, member in enumerate(group.members):
         for run in member.runs:
             snapshots.setdefault(run.epochs, []).append((k, run))
-    need_train_curve = diagnostics
     n = len(group.members)
     curves = np.full((2, group.epochs, n), np.nan) if diagnostics else None
     results: list[dict] = []
@@ -168,18 +167,20 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
 
     def on_epoch(epoch: int, net, losses) -> None:
         if not evaluators:
-            evaluators["test"] = f.one_step_evaluator(y, start)
-            if need_train_curve:
-                first = f.difference + f.look_back + (f.trim if f.stateful else 0)
-                evaluators["train"] = f.one_step_evaluator(train, first)
-                evaluators["train_actual"] = target_column(train).to_numpy()[first:]
+            # one evaluator from the first predictable training position to the end: a single
+            # (stateful) replay gives both the train curve and the test predictions
+            first = f.difference + f.look_back + (f.trim if f.stateful else 0) if diagnostics else start
+            evaluators["all"] = f.one_step_evaluator(y, first)
+            evaluators["split"] = start - first
+            evaluators["train_actual"] = target_column(train).to_numpy()[first:]
         if diagnostics or epoch in snapshots:
-            pred = evaluators["test"]()[..., 0]  # (members, n_test)
+            every = evaluators["all"]()[..., 0]  # (members, positions)
+            pred = every[:, evaluators["split"] :]  # (members, n_test)
             err = pred - actual
             test_rmse = np.sqrt(np.mean(err**2, axis=1))
             if diagnostics:
                 curves[1, epoch - 1] = test_rmse
-                tp = evaluators["train"]()[..., 0]
+                tp = every[:, : evaluators["split"]]
                 curves[0, epoch - 1] = np.sqrt(np.mean((tp - evaluators["train_actual"]) ** 2, axis=1))
             for k, run in snapshots.get(epoch, ()):
                 results.append({
