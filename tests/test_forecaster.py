@@ -308,3 +308,46 @@ def test_a_plain_array_is_forecast_on_the_following_integer_positions():
     out = f.forecast(3)
     assert list(out.index) == [30, 31, 32]
     assert f.predict(y, 25).shape == (5,)
+
+
+def _two_columns() -> pd.DataFrame:
+    idx = pd.period_range("2000-01", periods=40, freq="M")
+    t = np.arange(40.0)
+    return pd.DataFrame({"a": 100 + 3 * t, "b": 0.05 * np.sin(t)}, index=idx)
+
+
+def test_walk_forward_scores_the_forecasters_own_target_column():
+    frame = _two_columns()
+    f = Forecaster(look_back=2, units=2, epochs=3, target="a", seed=0)
+    result = walk_forward(f, frame, test_size=6)
+    assert result.actual.name == "a"
+    np.testing.assert_array_equal(result.actual.to_numpy(), frame["a"].to_numpy()[-6:])
+    # persistence on the same column: its error is the trend step, 3 per month
+    assert result.baselines["persistence"]["rmse"] == pytest.approx(3.0)
+
+
+def test_walk_forward_refuses_to_score_every_column_at_once():
+    with pytest.raises(InputError, match="one target"):
+        walk_forward(Forecaster(look_back=2, units=2, epochs=1, target="all"), _two_columns(), test_size=6)
+
+
+def test_dropout_members_equal_solo_runs_and_stay_in_training_mode_after_predicting_callbacks():
+    y = datasets.load("shampoo")
+    modes = []
+    params = dict(look_back=3, units=8, dropout=0.3, epochs=4, batch_size=8)
+    pair = Forecaster(**params, seed=[3, 4])
+
+    def callback(epoch, net, losses):
+        modes.append(net.training)
+        pair.predict(y, 30)  # puts the network in eval mode
+
+    pair.fit(y, callbacks=(callback,))
+    assert modes == [True] * 4  # every epoch trained with dropout on
+    solo = Forecaster(**params, seed=[4]).fit(y)
+    for p, q in zip(pair.network_.parameters(), solo.network_.parameters()):
+        torch.testing.assert_close(p[1], q[0], atol=1e-6, rtol=0)
+
+
+def test_patience_without_a_validation_split_is_an_input_error():
+    with pytest.raises(InputError, match="validation_size"):
+        Forecaster(patience=3).fit(datasets.load("shampoo"))

@@ -328,12 +328,15 @@ def _load(data: str, column: str | None, date_column: str | None):
     """Return the series to model: the chosen column(s) of DATA, the target last."""
     from lstmcast.data import load_data
 
+    return load_data(data, column=_selected_columns(data, column, date_column), date_column=date_column)
+
+
+def _selected_columns(data: str, column: str | None, date_column: str | None):
+    """Return what --column selects: one name, a list (``a,b,c``), or by default the last column."""
     if column is not None:
         names = [c.strip() for c in column.split(",")] if "," in column else [column]
-        selected = names if len(names) > 1 else names[0]
-    else:
-        selected = _default_column(data, date_column)
-    return load_data(data, column=selected, date_column=date_column)
+        return names if len(names) > 1 else names[0]
+    return _default_column(data, date_column)
 
 
 def _default_column(data: str, date_column: str | None) -> str | None:
@@ -733,6 +736,8 @@ def tune_command(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="LSTM architecture for every configuration.",
                                                  show_default=False)] = None,
     test_size: Annotated[str, typer.Option("--test-size", help="Test observations at the end: a count or a fraction.")] = "12",
+    column: ColumnOpt = None,
+    date_column: DateColumnOpt = None,
     look_back: LookBackOpt = 1,
     steps_out: StepsOutOpt = 1,
     units: UnitsOpt = 50,
@@ -773,7 +778,8 @@ def tune_command(
     if diagnostics_plot is not None and not diagnostics:
         raise InputError("--diagnostics-plot needs --diagnostics (per-epoch RMSE is recorded only then)")
     study = Study(data, grid=_parse_grid(grid), repeats=repeats, base=base, test_size=_parse_test_size(test_size),
-                  name=name, diagnostics=diagnostics)
+                  name=name, diagnostics=diagnostics, column=_selected_columns(data, column, date_column),
+                  date_column=date_column)
     if dry_run:
         _print_plan(study, store, as_json)
         return

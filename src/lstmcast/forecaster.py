@@ -19,10 +19,11 @@ from sklearn.base import BaseEstimator
 
 from lstmcast.data.transforms import Scaler, difference, undifference_recursive
 from lstmcast.data.validate import check_int, validate_series
-from lstmcast.data.windows import windows
+from lstmcast.data.windows import last_window, windows
 from lstmcast.errors import InputError, NotFittedError
 from lstmcast.evaluation.split import future_index
 from lstmcast.models.zoo import ModelConfig, Network, build_network
+from lstmcast.training.fast import SMALL_STEP
 from lstmcast.training.trainer import TrainConfig, TrainHistory, ensure_tensor, predict, train
 
 
@@ -150,9 +151,39 @@ class Forecaster(BaseEstimator):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} must be true or false; got {getattr(self, name)!r}")
         Scaler(self.scale)._check_kind()
+        if self.patience is not None:
+            check_int(self.patience, "patience", 1)
+            if not self.validation_size:
+                raise InputError("patience (early stopping) watches the validation loss; set validation_size too")
         self.model_config(1, 1)  # architecture, activation, subsequences and kernel
         self.train_config().validated(self.batch_size if self.stateful else 1)
         return self
+
+    def check_data(self, n_obs: int, what: str = "the series") -> int:
+        """Return the number of training windows ``n_obs`` training observations give, or raise InputError.
+
+        Checked before any training (studies check every configuration before the first group):
+        enough observations for differencing, look-back, steps out, trim and validation, and a
+        stateful batch size that divides the training windows.
+        """
+        windows_ = n_obs - self.difference - self.look_back - self.steps_out + 1 - self.trim - self.validation_size
+        if windows_ < 1:
+            parts = [f"look_back {self.look_back}", f"steps_out {self.steps_out}"]
+            parts += [f"{name} {getattr(self, name)}" for name in ("difference", "trim", "validation_size")
+                      if getattr(self, name)]
+            needed = n_obs - windows_ + 1
+            raise InputError(
+                f"{' + '.join(parts)} need at least {needed} observations; {what} has {n_obs}"
+            )
+        if self.stateful and windows_ % self.batch_size:
+            divisors = [b for b in range(1, min(self.batch_size, windows_) + 1) if windows_ % b == 0]
+            raise InputError(
+                f"stateful training needs a batch_size that divides the {windows_} training samples; "
+                f"batch_size={self.batch_size} does not (try batch_size={divisors[-1]}"
+                + (f", or trim={windows_ % self.batch_size} to drop the oldest windows)" if windows_ > self.batch_size
+                   else ")")
+            )
+        return windows_
 
     # ---- fitting -----------------------------------------------------------------------------
 
@@ -165,13 +196,7 @@ class Forecaster(BaseEstimator):
         self.target_idx_ = self._target_indices(frame)
         self.index_ = frame.index
         self.values_ = frame.to_numpy(dtype=np.float64)  # (T, columns), original units
-        needed = self.min_train_size() + self.validation_size
-        if len(frame) < needed:
-            raise InputError(
-                f"look_back={self.look_back} with steps_out={self.steps_out}, difference={self.difference}"
-                f"{f' and validation_size={self.validation_size}' if self.validation_size else ''} needs at "
-                f"least {needed} observations; the series has {len(frame)}"
-            )
+        self.check_data(len(frame))
         diffed = difference(self.values_, self.difference) if self.difference else self.values_
         fit_rows = diffed[: len(diffed) - self.validation_size] if self.validation_size else diffed
         self.scaler_ = Scaler(self.scale).fit(fit_rows)
@@ -185,9 +210,6 @@ class Forecaster(BaseEstimator):
         if self.validation_size:
             X_t, Y_t, validation = X_t[: -self.validation_size], Y_t[: -self.validation_size], (
                 X_t[-self.validation_size :], Y_t[-self.validation_size :])
-        if len(X_t) < 1:
-            raise InputError("no training windows remain after the validation split; lower validation_size")
-        torch.manual_seed(self.seeds_[0])  # dropout masks
         self.n_train_windows_ = len(X_t)
         units = self._unit_list()
         if len(units) > 1 and len(units) != len(self.seeds_):
@@ -296,10 +318,7 @@ class Forecaster(BaseEstimator):
         base = values[start - lag : len(values) - lag, self.target_idx_] if lag else 0.0
 
         def evaluate() -> np.ndarray:
-            with _threads_for(self.network_.config.units * self.network_.members * self.batch_size):
-                out, _ = predict(self.network_, X_t, batch_size=self.batch_size if self.stateful else 1024,
-                                 stateful=self.stateful)
-            step1 = out.numpy()[:, skip:, 0, :]  # (members, n, targets), scaled
+            step1 = self._run(X_t)[:, skip:, 0, :]  # (members, n, targets), scaled
             return step1 * slope + offset + base
 
         return evaluate
@@ -358,19 +377,13 @@ class Forecaster(BaseEstimator):
         """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""
         if self.stateful:  # replay each member's whole history, its own forecasts included
             return self._run(np.stack([_all_windows(zk, self.look_back, self.framing)[self.trim :] for zk in z]))[:, -1]
-        X = np.stack([_final_window(zk, self.look_back, self.framing) for zk in z])  # (members, steps, features)
+        X = np.stack([last_window(zk, self.look_back, framing=self.framing)[0] for zk in z])  # (members, steps, features)
         return self._run(X[:, None])[:, 0]
 
     def _squeeze(self, a: np.ndarray) -> np.ndarray:
         if a.shape[-1] == 1:
             a = a[..., 0]
         return a[0] if a.shape[0] == 1 else a
-
-
-def _final_window(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
-    """Return the last input window of z (rows, columns): (look_back, columns) or (1, look_back*columns)."""
-    w = z[-look_back:]
-    return w.reshape(1, -1) if framing == "features" else w
 
 
 def _all_windows(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
@@ -388,7 +401,7 @@ class _threads_for:
 
     def __enter__(self):
         self.saved = torch.get_num_threads()
-        if self.work <= 4096:
+        if self.work <= SMALL_STEP:
             torch.set_num_threads(1)
 
     def __exit__(self, *exc):

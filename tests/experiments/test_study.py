@@ -275,3 +275,13 @@ def test_a_study_whose_training_stops_early_still_accounts_for_every_run():
     except InputError:
         return  # refusing early stopping in a study is an acceptable fix as well
     assert len(result.runs) == 4
+
+
+def test_a_configuration_that_cannot_train_fails_before_any_group_is_stored(tmp_path):
+    store = Store(tmp_path / "s.db")
+    # batch 1 trains; stateful batch 5 cannot divide the 22 training windows
+    study = Study("shampoo", grid={"batch_size": [1, 5]}, repeats=2, name="early",
+                  base={"units": 1, "epochs": 3, "stateful": True, "difference": 1})
+    with pytest.raises(InputError, match="divides the 22"):
+        study.run(store)
+    assert store.find_study("early") is None

@@ -180,3 +180,16 @@ def test_member_units_need_a_recurrent_stack_and_one_count_per_seed():
         build_network(config("bidirectional", units=4), seeds=[0, 1], member_units=[2, 4])
     with pytest.raises(InputError):
         build_network(config("vanilla", units=4), seeds=[0, 1], member_units=[2, 3, 4])
+
+
+@pytest.mark.parametrize("field, value", [("kernel", 1.5), ("subsequences", 1.5), ("filters", 2.5), ("kernel", 0)])
+def test_non_integer_or_zero_conv_settings_are_input_errors(field, value):
+    cfg = ModelConfig(architecture="conv-lstm", n_in=4, **{field: value})
+    with pytest.raises(InputError, match=field):
+        build_network(cfg, [0])
+
+
+@pytest.mark.parametrize("architecture", ["bidirectional", "cnn-lstm", "conv-lstm", "encoder-decoder"])
+def test_layers_is_refused_where_the_structure_is_fixed(architecture):
+    with pytest.raises(InputError, match="layers applies to"):
+        build_network(ModelConfig(architecture=architecture, n_in=4, layers=3), [0])

@@ -65,7 +65,8 @@ def walk_forward(
     each block of ``k`` test positions. The caller's ``forecaster`` is never fitted or changed.
     Each name in ``baselines`` (see ``BASELINES``) is run through the same folds. ``m`` is the
     season length of the seasonal-naive baseline and of the MASE scale. For a DataFrame, the
-    last column is the target.
+    target is the forecaster's ``target`` column (default: the last column); the baselines run on
+    that column alone.
     """
     series = validate_series(series, "series")
     n_test = resolve_test_size(len(series), test_size)
@@ -79,13 +80,13 @@ def walk_forward(
         _check_long_enough(baseline, f"the {name} baseline", len(series), n_test, test_size)
     logger.debug("walk-forward over %d test positions, refit every %s", n_test, every or "never")
 
+    target = target_series(forecaster, series)
     raw = _rolling_predictions(model, series, n_train, every)
-    target = target_column(series)
     actual = target.iloc[n_train:]
     train = target.iloc[:n_train].to_numpy()
     is_ensemble = raw.ndim == 2
     point = raw.mean(axis=0) if is_ensemble else raw
-    baseline_raw = {name: _rolling_predictions(b, series, n_train, every) for name, b in others.items()}
+    baseline_raw = {name: _rolling_predictions(b, target, n_train, every) for name, b in others.items()}
 
     def dated(values: np.ndarray) -> pd.Series:
         return pd.Series(values, index=actual.index, name=actual.name)
@@ -99,6 +100,26 @@ def walk_forward(
         member_predictions=raw if is_ensemble else None,
         member_metrics=score_all(actual, raw, train, m) if is_ensemble else None,
     )
+
+
+def target_series(forecaster, series: pd.Series | pd.DataFrame) -> pd.Series:
+    """Return the column that ``forecaster`` predicts: the series itself, or its ``target`` column of a frame.
+
+    A forecaster without a ``target`` parameter (the baselines) predicts the last column.
+    """
+    if isinstance(series, pd.Series):
+        return series
+    label = getattr(forecaster, "target", None)
+    if label is None:
+        return target_column(series)
+    if label == "all":
+        raise InputError(
+            "walk_forward scores one target column; target='all' forecasts every column. "
+            "Set target to one column name to evaluate it"
+        )
+    if label not in series.columns:
+        raise InputError(f"target {label!r} is not a column; columns are {list(series.columns)}")
+    return series[label]
 
 
 def _rolling_predictions(model, series: pd.Series | pd.DataFrame, n_train: int, every: int | None) -> np.ndarray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lstmcast.forecaster import Forecaster
 
@@ -91,7 +91,6 @@ class Plan:
 
     groups: tuple[Group, ...]
     skipped_runs: int = 0  # finished earlier (found in the store)
-    notes: list = field(default_factory=list)
 
     @property
     def n_runs(self) -> int:

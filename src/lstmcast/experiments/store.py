@@ -4,7 +4,7 @@ Every finished group is written in one transaction, so a killed process loses at
 in flight and never leaves half a group behind; rerunning a study skips the runs already stored.
 Per-epoch diagnostics and test predictions are stored as one float array per run (a BLOB) rather
 than one row per epoch: a 6000-epoch run is then two rows, not 12,000, and reads back as numpy.
-``diagnostics_frame`` turns them into the tidy table (config, repeat, seed, epoch, split, rmse).
+``Store.diagnostics`` turns them into the tidy table (config, repeat, seed, epoch, split, rmse).
 """
 
 from __future__ import annotations

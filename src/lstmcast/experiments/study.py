@@ -24,9 +24,9 @@ import pandas as pd
 from lstmcast.data.io import load_data
 from lstmcast.data.validate import check_int
 from lstmcast.errors import InputError
-from lstmcast.evaluation.baselines import Persistence, target_column
+from lstmcast.evaluation.baselines import Persistence
 from lstmcast.evaluation.split import resolve_test_size
-from lstmcast.evaluation.walk_forward import walk_forward
+from lstmcast.evaluation.walk_forward import target_series, walk_forward
 from lstmcast.experiments.plan import FORECASTER_PARAMS, Group, Plan, canonical, make_plan
 from lstmcast.experiments.store import Store
 from lstmcast.forecaster import Forecaster
@@ -47,6 +47,8 @@ class Study:
     base: dict = field(default_factory=dict)
     configs: list | None = None
     test_size: int | float = 12
+    column: str | list | None = None  # for a CSV/dataset source: the column(s) to keep (load_data)
+    date_column: str | None = None
     name: str | None = None
     diagnostics: bool = False
     keep_predictions: bool = True
@@ -71,7 +73,7 @@ class Study:
                 raise InputError(
                     f"{member_level} cannot vary in a study: seeds are set per repeat by the study; use --repeats"
                 )
-            Forecaster(**{k: v for k, v in c.items() if k in FORECASTER_PARAMS}).check_params()
+            Forecaster(**_forecaster_params(c)).check_params()
             if c.get("patience") is not None:
                 raise InputError(
                     "early stopping (patience) cannot be used in a study: runs are read off at fixed epoch counts; "
@@ -94,16 +96,17 @@ class Study:
     def spec(self) -> dict:
         """Return the definition stored with the study (what must match to resume it)."""
         return {"configs": self.config_list(), "repeats": self.repeats, "test_size": self.test_size,
+                "column": self.column, "date_column": self.date_column,
                 "diagnostics": self.diagnostics}
 
     def series(self) -> pd.Series:
-        data = load_data(self.data) if isinstance(self.data, str) else load_data(self.data)
-        return data
+        return load_data(self.data, column=self.column, date_column=self.date_column)
 
     def plan(self, store: Store | None = None) -> Plan:
         """Return the execution plan, leaving out runs already finished in ``store``."""
         check_int(self.repeats, "repeats", 1)
         configs = self.config_list()
+        self._check_against(self.series())
         done: set = set()
         if store is not None:  # read-only: a dry run must not register the study
             stored = store.find_study(self.study_name)
@@ -116,6 +119,15 @@ class Study:
                         "choose a new --name or another --store"
                     )
         return make_plan(self.study_name, configs, self.repeats, done)
+
+    def _check_against(self, y) -> int:
+        """Return the test size after checking every configuration against the data (before anything trains)."""
+        test = resolve_test_size(len(y), self.test_size)
+        for config in self.config_list():
+            f = Forecaster(**_forecaster_params(config))
+            target_series(f, y)
+            f.check_data(len(y) - test, what=f"the training part (all but the last {test})")
+        return test
 
     def _open(self, store: Store, y) -> int:
         if isinstance(self.data, str):
@@ -135,7 +147,7 @@ class Study:
         check_int(self.repeats, "repeats", 1)
         store = store if store is not None else Store(":memory:")
         y = self.series()
-        test = resolve_test_size(len(y), self.test_size)
+        test = self._check_against(y)
         study_id = self._open(store, y)
         plan = make_plan(self.study_name, self.config_list(), self.repeats, store.done_runs(study_id))
         if progress is not None:
@@ -155,7 +167,8 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
     start = len(y) - test
     train = y.iloc[:start]
     f = Forecaster(**group.forecaster_params())
-    actual = target_column(y).to_numpy()[start:]
+    scored = target_series(f, y)  # the column the forecaster predicts
+    actual = scored.to_numpy()[start:]
     snapshots: dict[int, list[tuple[int, object]]] = {}
     for k, member in enumerate(group.members):
         for run in member.runs:
@@ -172,7 +185,7 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
             first = f.difference + f.look_back + (f.trim if f.stateful else 0) if diagnostics else start
             evaluators["all"] = f.one_step_evaluator(y, first)
             evaluators["split"] = start - first
-            evaluators["train_actual"] = target_column(train).to_numpy()[first:]
+            evaluators["train_actual"] = scored.to_numpy()[first:start]
         if diagnostics or epoch in snapshots:
             every = evaluators["all"]()[..., 0]  # (members, positions)
             pred = every[:, evaluators["split"] :]  # (members, n_test)
@@ -212,13 +225,13 @@ class StudyResult:
     study_id: int
 
     @classmethod
-    def load(cls, store: Store, name: str, seconds: float | None = None) -> "StudyResult":
+    def load(cls, store: Store, name: str) -> "StudyResult":
         """Return the results of study ``name`` in ``store``."""
         row = store.study(name)
         spec = row["spec"]
-        persistence = _persistence_rmse(row["data"], spec["test_size"])
+        persistence = _persistence_rmse(row["data"], spec)
         return cls(name, row["data"], store.configs(row["id"]), store.runs(row["id"]), persistence,
-                   row["seconds"] if seconds is None else seconds, store, row["id"])
+                   row["seconds"], store, row["id"])
 
     def varying(self) -> list[str]:
         """Return the parameters that differ between configurations (the table's labels)."""
@@ -279,9 +292,14 @@ def _num(v):
     return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
 
 
-def _persistence_rmse(data: str, test_size) -> float | None:
+def _persistence_rmse(data: str, spec: dict) -> float | None:
     """Return persistence's walk-forward RMSE on the study's data and split (None for in-memory data)."""
     if data.startswith("pandas:"):
         return None
-    y = load_data(data)
-    return float(walk_forward(Persistence(), y, test_size, baselines=()).rmse)
+    y = load_data(data, column=spec.get("column"), date_column=spec.get("date_column"))
+    scored = target_series(Forecaster(**_forecaster_params(spec["configs"][0])), y)
+    return float(walk_forward(Persistence(), scored, spec["test_size"], baselines=()).rmse)
+
+
+def _forecaster_params(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k in FORECASTER_PARAMS}

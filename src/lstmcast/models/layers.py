@@ -111,14 +111,22 @@ class Conv1D(_Affine):
 
 
 class MemberDropout(nn.Module):
-    """Inverted dropout with one mask per element (members included); identity when not training."""
+    """Inverted dropout; identity when not training.
+
+    With ``generators`` (one per member, set by the trainer from the members' seeds) each member
+    draws its own masks, so member k drops what a solo run with its seed drops.
+    """
 
     def __init__(self, p: float):
         super().__init__()
         self.p = p
+        self.generators: list[torch.Generator] | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p <= 0:
             return x
-        keep = (torch.rand_like(x) >= self.p).to(x.dtype)
-        return x * keep / (1 - self.p)
+        if self.generators is None:
+            noise = torch.rand_like(x)
+        else:
+            noise = torch.stack([torch.rand(x.shape[1:], generator=g) for g in self.generators])
+        return x * (noise >= self.p).to(x.dtype) / (1 - self.p)

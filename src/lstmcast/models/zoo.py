@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import Tensor, nn
 
+from lstmcast.data.validate import check_int
 from lstmcast.errors import InputError
 from lstmcast.models.cells import MemberParams, activation_fn
 from lstmcast.models.layers import LSTM, Conv1D, ConvLSTM, Dense, MemberDropout
@@ -47,10 +48,14 @@ class ModelConfig:
             raise InputError(f"model must be one of {', '.join(ARCHITECTURES)}; got {self.architecture!r}")
         activation_fn(self.activation)
         for name in ("n_in", "n_features", "n_out", "n_targets", "units", "subsequences", "filters"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1; got {getattr(self, name)}")
-        if self.layers is not None and self.layers < 1:
-            raise InputError(f"layers must be >= 1; got {self.layers}")
+            check_int(getattr(self, name), name, 1)
+        for name in ("layers", "kernel"):
+            if getattr(self, name) is not None:
+                check_int(getattr(self, name), name, 1)
+        if self.layers not in (None, 1) and _CLASSES[self.architecture] is not RecurrentStack:
+            raise InputError(
+                f"layers applies to vanilla, stacked and vector models; {self.architecture} has a fixed structure"
+            )
         if not 0 <= self.dropout < 1:
             raise InputError(f"dropout must be in [0, 1); got {self.dropout}")
         if self.architecture in ("cnn-lstm", "conv-lstm"):

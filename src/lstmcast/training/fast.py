@@ -36,6 +36,9 @@ def supports(net: Network, config: TrainConfig, validation) -> bool:
     )
 
 
+SMALL_STEP = 4096  # units x batch x members at or below which per-call overhead dominates a step
+
+
 def worthwhile(net: Network, X, config: TrainConfig) -> bool:
     """Return True when the network is small enough for per-call overhead to dominate a step.
 
@@ -43,7 +46,7 @@ def worthwhile(net: Network, X, config: TrainConfig) -> bool:
     tens of units over large batches PyTorch's batched kernels catch up.
     """
     batch = min(config.batch_size, X.shape[0])
-    return net.config.units * batch * net.members <= 4096
+    return net.config.units * batch * net.members <= SMALL_STEP
 
 
 def _act(name: str):
@@ -244,7 +247,7 @@ def _predict_fast(net, X, batch_size, stateful, state):
     return out.reshape(net.members, n, cfg.n_out, cfg.n_targets), state
 
 
-def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=(), validation=None) -> TrainHistory:
+def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=()) -> TrainHistory:
     """Train like ``trainer.train`` (same initial weights, data order and update rule), in NumPy."""
     with single_threaded_blas():
         return _train_fast(net, X, y, config, seeds, callbacks)

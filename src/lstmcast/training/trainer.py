@@ -60,11 +60,11 @@ class TrainConfig:
         if self.loss not in LOSSES:
             raise InputError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         if self.stateful and n_samples % self.batch_size:
-            fit = max(b for b in range(1, self.batch_size + 1) if n_samples % b == 0)
+            fit = max(b for b in range(1, min(self.batch_size, n_samples) + 1) if n_samples % b == 0)
+            trim = f", or drop the {n_samples % self.batch_size} oldest samples" if n_samples > self.batch_size else ""
             raise InputError(
                 f"stateful training needs a batch_size that divides the {n_samples} training samples; "
-                f"batch_size={self.batch_size} does not (try batch_size={fit}, or trim "
-                f"{n_samples % self.batch_size} of the oldest samples)"
+                f"batch_size={self.batch_size} does not (try batch_size={fit}{trim})"
             )
         return self
 
@@ -152,8 +152,11 @@ def train(
     val_losses = np.zeros((config.epochs, members)) if validation is not None else None
     best = _BestWeights(net, members) if validation is not None and config.patience else None
 
-    net.train()
+    for module in net.modules():  # each member draws its own dropout masks from its seed
+        if hasattr(module, "generators"):
+            module.generators = seed_generators(seeds, salt=2)
     for epoch in range(config.epochs):
+        net.train()  # callbacks and validation may have predicted (eval mode) after the last epoch
         state = None  # reset at every epoch (stateful) / never carried (stateless)
         if shufflers is not None:
             order = torch.stack([torch.randperm(n, generator=g) for g in shufflers])  # (members, samples)
@@ -183,7 +186,6 @@ def train(
         stop = False
         if validation is not None:
             val_losses[epoch] = evaluate_loss(net, *validation, config)
-            net.train()
             if best is not None:
                 stop = best.update(epoch, val_losses[epoch], config.patience)
         for cb in callbacks:
@@ -251,7 +253,7 @@ def predict(
     members = net.members
     from lstmcast.training import fast  # imports this module
 
-    if isinstance(net, fast.RecurrentStack) and net.config.units * members <= 4096:
+    if isinstance(net, fast.RecurrentStack) and net.config.units * members <= fast.SMALL_STEP:
         out, state = fast.predict_fast(net, X.numpy(), batch_size, stateful, state)
         return torch.from_numpy(out).float(), state
     per_member = X.dim() == 4  # (members, samples, steps, features): one input set per member
