@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,9 +19,9 @@ from lstmcast.cli import app
 from lstmcast.data import datasets, load_data
 from lstmcast.errors import TrainingDivergedError
 from lstmcast.evaluation import BASELINES, Drift, walk_forward
+from cli_assertions import assert_one_line_error, assert_png  # noqa: E402
 
 runner = CliRunner()
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EVALUATE_KEYS = {"data", "config", "test_size", "repeats", "rmse", "baselines", "seconds"}
 FORECAST_KEYS = {"data", "config", "index", "forecast", "method"}
 LSTM_CONFIG_KEYS = {"model", "look_back", "steps_out", "units", "layers", "activation", "dropout", "epochs",
@@ -41,25 +40,6 @@ def json_of(result) -> dict:
     obj = json.loads(result.stdout)  # raises on a second object or any stray text
     assert isinstance(obj, dict)
     return obj
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    """Exit status 2, nothing on stdout, and one stderr line 'error: ...' naming the problem."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def assert_png(path: Path) -> None:
-    assert path.read_bytes()[:8] == PNG_SIGNATURE
-    image = matplotlib.image.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []  # no temp file left
 
 
 # ---- registries and datasets ------------------------------------------------------------------------

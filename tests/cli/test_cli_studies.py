@@ -11,7 +11,6 @@ import math
 import sqlite3
 from pathlib import Path
 
-import matplotlib.image
 import pytest
 from typer.testing import CliRunner
 
@@ -19,9 +18,9 @@ from lstmcast.cli import app
 from lstmcast.experiments.plan import canonical
 from lstmcast.experiments.store import Store
 from lstmcast.experiments.study import Study
+from cli_assertions import assert_one_line_error, assert_png  # noqa: E402
 
 runner = CliRunner()
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TUNE_KEYS = {"data", "study", "configs", "seconds"}  # DESIGN.md's tune contract
 TUNE_EXTRA_KEYS = {"best", "baselines"}  # additions beyond the contract (as evaluate reports baselines)
 DESCRIBE_KEYS = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
@@ -46,24 +45,6 @@ def json_of(result) -> dict:
     obj = json.loads(result.stdout)  # raises on a second object or any stray text
     assert isinstance(obj, dict)
     return obj
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    """Exit status 2, nothing on stdout, one stderr line 'error: ...' naming the problem."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def assert_png(path: Path) -> None:
-    assert path.read_bytes()[:8] == PNG_SIGNATURE
-    image = matplotlib.image.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
 
 
 def run_count(store: Path) -> int:

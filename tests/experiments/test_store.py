@@ -62,7 +62,7 @@ def test_another_definition_under_the_same_name_raises(store, data, spec):
 
 
 def test_a_definition_without_finished_runs_may_change(store):
-    first = store.open_study("s", "shampoo", SPEC, CONFIGS)
+    store.open_study("s", "shampoo", SPEC, CONFIGS)
     second = store.open_study("s", "shampoo", {**SPEC, "repeats": 3}, CONFIGS)
     assert _count(store, "studies") == 1
     assert store.study("s")["spec"] == {**SPEC, "repeats": 3}

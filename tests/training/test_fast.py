@@ -19,14 +19,6 @@ from lstmcast.training.trainer import TrainConfig, member_loss, predict, train
 TOL = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
 def scaled_airline(n: int) -> np.ndarray:
     y = datasets.load("airline").to_numpy()[:n]
     return (y - y.min()) / (y.max() - y.min())

@@ -17,15 +17,6 @@ from lstmcast.training.trainer import TrainConfig, evaluate_loss, predict, train
 TOL = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is faster and keeps timings steady on busy machines."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
 def supervised(values, n_in: int, n_out: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     X, y = windows(np.asarray(values, dtype=np.float64), n_in, n_out)
     return torch.tensor(np.array(X), dtype=torch.float32), torch.tensor(np.array(y), dtype=torch.float32)

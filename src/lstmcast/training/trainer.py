@@ -147,7 +147,7 @@ def train(
     bs = min(config.batch_size, n)
     opt = make_optimizer(config, net.parameters())
     shufflers = seed_generators(seeds, salt=1) if config.shuffle and not config.stateful else None
-    member_index = torch.arange(members).unsqueeze(1)
+    torch.arange(members).unsqueeze(1)
     losses = np.zeros((config.epochs, members))
     val_losses = np.zeros((config.epochs, members)) if validation is not None else None
     best = _BestWeights(net, members) if validation is not None and config.patience else None
