@@ -343,3 +343,15 @@ def test_a_zero_padded_narrow_member_trains_like_a_narrow_network(engine):
     torch.testing.assert_close(wide_pred[0], narrow_pred[0], atol=TOL, rtol=0)
     cell = wide.rnns[0].cell
     assert cell.w_h[0, 2:].abs().max() == 0 and cell.w_h[0, :, 2:5].abs().max() == 0  # padding stayed zero
+
+
+def test_stateful_validation_continues_from_the_state_training_builds():
+    X, y = supervised(noisy_sine(45), 4)
+    Xt, yt, Xv, yv = X[:32], y[:32], X[32:], y[32:]
+    net = build_network(ModelConfig(n_in=4, units=4), [0])
+    tc = TrainConfig(epochs=6, batch_size=4, learning_rate=0.05, stateful=True)
+    history = train(net, Xt, yt, tc, [0], validation=(Xv, yv))
+    continued = evaluate_loss(net, Xv, yv, tc, replay=Xt)
+    from_zero = evaluate_loss(net, Xv, yv, tc)
+    np.testing.assert_allclose(history.val_loss[-1], continued, rtol=1e-5)
+    assert not np.allclose(continued, from_zero, rtol=1e-4)  # the carried state matters here

@@ -185,7 +185,7 @@ def train(
             )
         stop = False
         if validation is not None:
-            val_losses[epoch] = evaluate_loss(net, *validation, config)
+            val_losses[epoch] = evaluate_loss(net, *validation, config, replay=X)
             if best is not None:
                 stop = best.update(epoch, val_losses[epoch], config.patience)
         for cb in callbacks:
@@ -230,9 +230,17 @@ class _BestWeights:
 
 
 @torch.no_grad()
-def evaluate_loss(net: nn.Module, X: Tensor, y: Tensor, config: TrainConfig) -> np.ndarray:
-    """Return each member's loss on (X, y), predicted the way the model was trained (stateful or not)."""
-    pred, _ = predict(net, X, batch_size=config.batch_size, stateful=config.stateful)
+def evaluate_loss(net: nn.Module, X: Tensor, y: Tensor, config: TrainConfig, replay: Tensor | None = None) -> np.ndarray:
+    """Return each member's loss on (X, y), predicted the way the model was trained (stateful or not).
+
+    A stateful model first replays ``replay`` (the training windows, which precede X in time), so
+    the validation windows continue from the state training builds rather than from zeros.
+    """
+    if config.stateful and replay is not None:
+        pred, _ = predict(net, torch.cat([replay, X]), batch_size=config.batch_size, stateful=True)
+        pred = pred[:, len(replay) :]
+    else:
+        pred, _ = predict(net, X, batch_size=config.batch_size, stateful=config.stateful)
     target = y.expand(pred.shape[0], *y.shape)
     return member_loss(pred, target, config.loss).numpy()
 
