@@ -359,11 +359,6 @@ def _default_column(data: str, date_column: str | None) -> str | None:
     return values[-1] if values else None
 
 
-def _target(series):
-    """Return the forecast target: the series itself or the last column of a frame."""
-    return series.iloc[:, -1] if getattr(series, "ndim", 1) == 2 else series
-
-
 def _parse_test_size(text: str) -> int | float:
     """Return --test-size as a count (an integer string) or a fraction (any other number)."""
     text = text.strip()
@@ -518,7 +513,9 @@ def evaluate_command(
     if plot is not None:
         from lstmcast.plots import plot_evaluation
 
-        target = _target(series)
+        from lstmcast.evaluation.walk_forward import target_series
+
+        target = target_series(forecaster, series)  # the column walk_forward scored
         plot_evaluation(
             target, result.predictions, plot, label=settings.model,
             baseline=None if settings.model == "persistence" else result.baseline_predictions.get("persistence"),
@@ -624,7 +621,9 @@ def forecast_command(
         members = None
         if not settings.is_baseline and settings.repeats > 1:
             members = forecaster.forecast(horizon, return_members=True)
-        plot_forecast(_target(series), future, plot, members=members, label=f"{settings.model} ({method})",
+        from lstmcast.evaluation.walk_forward import target_series
+
+        plot_forecast(target_series(forecaster, series), future, plot, members=members, label=f"{settings.model} ({method})",
                       title=f"{data}: forecast of {horizon} steps")
 
     index = [_label(t) for t in future.index]
