@@ -1,0 +1,690 @@
+"""Causal, invertible transforms of one series: the statistical "skeleton" under the LSTM.
+
+Each transform is fitted on the training part, then applied to any array that starts at the same
+position as that training part (train + test, or a history with forecasts appended):
+
+- ``transform(x)`` gives ``z`` of the same length, ``z[t]`` computed from ``x[:t + 1]`` only, NaN in
+  the first ``warmup()`` positions;
+- ``inverse(z, x)`` undoes ``z[t]`` with the true past ``x[:t]`` (``x[t]`` is never read), so
+  ``inverse(z_hat, x)`` turns one-step forecasts on the transformed scale into forecasts in the
+  units of ``x``, all at once. To invert a forecast of the position after the end of ``x``, append
+  any placeholder (NaN will do) to ``x``.
+
+Leading NaN rows of an input are taken as the warm-up of an earlier step (see ``Chain``):
+positions still count from the start of the array, so seasonal indices stay aligned.
+
+>>> chain = Chain([Log(), SeasonalDifference(12), LevelAnchor("ses")]).fit(y_train)
+>>> z = chain.transform(y)                                 # NaN for the first 13 positions
+>>> forecasts = chain.inverse(np.zeros(len(y)), y)         # the skeleton's own one-step forecasts
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Protocol, Self
+
+import numpy as np
+from scipy import optimize, signal, special
+from sklearn.base import BaseEstimator
+from statsmodels.tsa.seasonal import STL
+
+from lstmcast.data.validate import check_int
+from lstmcast.errors import InputError, ModelFileError, NotFittedError
+
+
+class CausalTransform(Protocol):
+    """What every skeleton transform provides (see the module docstring for the contract)."""
+
+    def fit(self, x: np.ndarray) -> Self: ...
+    def transform(self, x: np.ndarray) -> np.ndarray: ...
+    def inverse(self, z: np.ndarray, x: np.ndarray) -> np.ndarray: ...
+    def warmup(self) -> int: ...
+    def state(self) -> dict: ...
+    @classmethod
+    def from_state(cls, state: dict) -> Self: ...
+    def describe(self) -> str: ...
+
+
+# --- input helpers ------------------------------------------------------------------------------
+
+
+def _as_array(x, name: str = "x") -> np.ndarray:
+    """Return ``x`` as a 1-D float64 array, or raise InputError."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be a 1-D array of one series; got shape {arr.shape}")
+    return arr
+
+
+def _first_defined(x: np.ndarray) -> int:
+    """Return the position of the first non-NaN value (len(x) when there is none)."""
+    defined = ~np.isnan(x)
+    return int(np.argmax(defined)) if defined.any() else len(x)
+
+
+def _fit_part(x, name: str, min_length: int) -> tuple[np.ndarray, int]:
+    """Return (x as an array, start) where x[start:] is the finite part a transform fits on.
+
+    Leading NaN rows (an earlier step's warm-up) are skipped; anything else undefined is refused.
+    """
+    x = _as_array(x, name)
+    start = _first_defined(x)
+    if not np.isfinite(x[start:]).all():
+        i = start + int(np.argmin(np.isfinite(x[start:])))
+        raise InputError(f"{name} has a NaN or infinite value at position {i}; fill or drop it before fitting")
+    if len(x) - start < min_length:
+        raise InputError(
+            f"{name} needs at least {min_length} observations to fit; got {len(x) - start}; use a longer training part"
+        )
+    return x, start
+
+
+def _check_same_length(z: np.ndarray, x: np.ndarray) -> None:
+    if len(z) != len(x):
+        raise InputError(
+            f"inverse needs z and the history x of the same length; got {len(z)} and {len(x)} "
+            "(append a placeholder such as NaN to x to invert a forecast past its end)"
+        )
+
+
+def _check_positive(x: np.ndarray, what: str) -> None:
+    bad = x <= 0  # NaN compares False: undefined rows pass through as NaN
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(
+            f"{what} needs positive values; got {x[i]:g} at position {i}; "
+            "shift the series above zero or leave the power transform out"
+        )
+
+
+def _state_number(state: dict, key: str, low: float, high: float, kind: type = float) -> float | int:
+    """Return ``state[key]`` checked to be a finite number of ``kind`` in [low, high]."""
+    value = state.get(key)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and kind is int:
+        ok = isinstance(value, numbers.Integral)
+    if not ok or not math.isfinite(value) or not low <= value <= high:
+        raise ModelFileError(
+            f"saved {state.get('kind')!r} transform has {key}={value!r}; expected a {kind.__name__} in "
+            f"[{low:g}, {high:g}]; the model file is corrupt, refit the model"
+        )
+    return kind(value)
+
+
+def _check_kind(state, kind: str) -> None:
+    if not isinstance(state, dict) or state.get("kind") != kind:
+        got = state.get("kind") if isinstance(state, dict) else type(state).__name__
+        raise ModelFileError(f"expected a saved {kind!r} transform; got {got!r}; the model file is corrupt, refit the model")
+
+
+def _check_fitted(transform, attribute: str) -> None:
+    if not hasattr(transform, attribute):
+        raise NotFittedError(f"this {type(transform).__name__} is not fitted yet; call fit(training_values) first")
+
+
+# --- transforms ---------------------------------------------------------------------------------
+
+
+class Identity(BaseEstimator):
+    """No treatment: z = x."""
+
+    def fit(self, x) -> Identity:
+        """Return self (nothing to learn)."""
+        _fit_part(x, "x", 1)
+        return self
+
+    def transform(self, x) -> np.ndarray:
+        """Return a copy of ``x``."""
+        return _as_array(x).copy()
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return a copy of ``z``."""
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return z.copy()
+
+    def warmup(self) -> int:
+        """Return 0: every position is defined."""
+        return 0
+
+    def state(self) -> dict:
+        """Return {"kind": "identity"}."""
+        return {"kind": "identity"}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Identity:
+        """Return an Identity rebuilt from ``state()``."""
+        _check_kind(state, "identity")
+        return cls()
+
+    def describe(self) -> str:
+        """Return "identity"."""
+        return "identity"
+
+
+class Log(BaseEstimator):
+    """Natural logarithm; InputError for values <= 0."""
+
+    def fit(self, x) -> Log:
+        """Return self after checking that the training values are positive."""
+        x, start = _fit_part(x, "x", 1)
+        _check_positive(x[start:], "the log transform")
+        return self
+
+    def transform(self, x) -> np.ndarray:
+        """Return log(x)."""
+        x = _as_array(x)
+        _check_positive(x, "the log transform")
+        return np.log(x)
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return exp(z) (the past is not needed)."""
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return np.exp(z)
+
+    def warmup(self) -> int:
+        """Return 0: every position is defined."""
+        return 0
+
+    def state(self) -> dict:
+        """Return {"kind": "log"}."""
+        return {"kind": "log"}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Log:
+        """Return a Log rebuilt from ``state()``."""
+        _check_kind(state, "log")
+        return cls()
+
+    def describe(self) -> str:
+        """Return "log"."""
+        return "log"
+
+
+def guerrero_lambda(x, season_length: int = 1, bounds: tuple[float, float] = (-1.0, 2.0)) -> float:
+    """Return the Box-Cox lambda chosen by Guerrero's method (1993) for positive ``x``.
+
+    The series is cut into non-overlapping subseries of length max(2, season_length), keeping the
+    most recent ones; lambda minimises the coefficient of variation of sd_i / mean_i ** (1 - lambda)
+    over the subseries, i.e. the power that makes the spread proportional to no power of the level.
+    Matches R's forecast::BoxCox.lambda(method="guerrero").
+    """
+    x = _as_array(x)
+    season_length = check_int(season_length, "season_length", 1)
+    period = max(2, season_length)
+    blocks = len(x) // period
+    if blocks < 2:
+        raise InputError(
+            f"Guerrero's lambda needs at least two subseries of {period} observations ({2 * period}); got {len(x)}"
+        )
+    if not np.isfinite(x).all():
+        raise InputError("Guerrero's lambda needs finite values; fill or drop NaN first")
+    _check_positive(x, "Guerrero's lambda")
+    sub = x[len(x) - blocks * period :].reshape(blocks, period)  # (subseries, period)
+    means, sds = sub.mean(axis=1), sub.std(axis=1, ddof=1)
+
+    def variation(lmbda: float) -> float:
+        ratio = sds / means ** (1.0 - lmbda)
+        return float(ratio.std(ddof=1) / ratio.mean())
+
+    return float(optimize.minimize_scalar(variation, bounds=bounds, method="bounded").x)
+
+
+class BoxCox(BaseEstimator):
+    """Box-Cox power transform; lambda from Guerrero's method on the training part when None.
+
+    ``season_length`` sets Guerrero's subseries length. Fitted attribute: ``lmbda_``.
+    For lambda != 0, forecasts below -1/lambda on the transformed scale have no inverse (NaN).
+    """
+
+
+    def __init__(self, lmbda: float | None = None, season_length: int = 1):
+        self.lmbda = lmbda
+        self.season_length = season_length
+
+    def fit(self, x) -> BoxCox:
+        """Return self with ``lmbda_`` fixed (given) or chosen by Guerrero's method."""
+        x, start = _fit_part(x, "x", 1)
+        _check_positive(x[start:], "the Box-Cox transform")
+        if self.lmbda is None:
+            self.lmbda_ = guerrero_lambda(x[start:], self.season_length)
+        else:
+            _state_number({"kind": "boxcox", "lmbda": self.lmbda}, "lmbda", -5.0, 5.0)
+            self.lmbda_ = float(self.lmbda)
+        return self
+
+    def transform(self, x) -> np.ndarray:
+        """Return the Box-Cox transform of ``x`` with ``lmbda_``."""
+        _check_fitted(self, "lmbda_")
+        x = _as_array(x)
+        _check_positive(x, "the Box-Cox transform")
+        return special.boxcox(x, self.lmbda_)
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return the inverse Box-Cox transform of ``z`` (the past is not needed)."""
+        _check_fitted(self, "lmbda_")
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return special.inv_boxcox(z, self.lmbda_)
+
+    def warmup(self) -> int:
+        """Return 0: every position is defined."""
+        return 0
+
+    def state(self) -> dict:
+        """Return {"kind": "boxcox", "lmbda": fitted lambda}."""
+        _check_fitted(self, "lmbda_")
+        return {"kind": "boxcox", "lmbda": self.lmbda_}
+
+    @classmethod
+    def from_state(cls, state: dict) -> BoxCox:
+        """Return a fitted BoxCox rebuilt from ``state()``."""
+        _check_kind(state, "boxcox")
+        out = cls(lmbda=_state_number(state, "lmbda", -5.0, 5.0))
+        out.lmbda_ = out.lmbda
+        return out
+
+    def describe(self) -> str:
+        """Return e.g. "boxcox(0.12)"."""
+        _check_fitted(self, "lmbda_")
+        return f"boxcox({self.lmbda_:.2f})"
+
+
+class SeasonalIndices(BaseEstimator):
+    """Subtract fixed seasonal indices: z_t = x_t - S[t mod m].
+
+    S[p] is the mean, over training positions with t mod m == p, of the seasonal component of a
+    robust STL decomposition of the training part, centred to sum 0. Needs 2m + 1 training points.
+    Fitted attribute: ``indices_`` (length m).
+    """
+
+
+    def __init__(self, season_length: int = 12):
+        self.season_length = season_length
+
+    def fit(self, x) -> SeasonalIndices:
+        """Return self with ``indices_`` estimated by robust STL on ``x``."""
+        m = check_int(self.season_length, "season_length", 2)
+        x, start = _fit_part(x, "x", 2 * m + 1)
+        seasonal = STL(x[start:], period=m, robust=True).fit().seasonal
+        phase = np.arange(start, len(x)) % m
+        indices = np.bincount(phase, weights=seasonal, minlength=m) / np.bincount(phase, minlength=m)
+        self.indices_ = indices - indices.mean()
+        return self
+
+    def _at(self, n: int) -> np.ndarray:
+        """Return S[t mod m] for t = 0 .. n-1."""
+        return self.indices_[np.arange(n) % len(self.indices_)]
+
+    def transform(self, x) -> np.ndarray:
+        """Return ``x - S[t mod m]``."""
+        _check_fitted(self, "indices_")
+        x = _as_array(x)
+        return x - self._at(len(x))
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return ``z + S[t mod m]`` (the past is not needed)."""
+        _check_fitted(self, "indices_")
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return z + self._at(len(z))
+
+    def warmup(self) -> int:
+        """Return 0: every position is defined."""
+        return 0
+
+    def state(self) -> dict:
+        """Return {"kind": "stl", "season_length": m, "indices": [m floats]}."""
+        _check_fitted(self, "indices_")
+        return {"kind": "stl", "season_length": len(self.indices_), "indices": self.indices_.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> SeasonalIndices:
+        """Return a fitted SeasonalIndices rebuilt from ``state()``."""
+        _check_kind(state, "stl")
+        m = _state_number(state, "season_length", 2, 10**6, int)
+        indices = state.get("indices")
+        if not isinstance(indices, list) or len(indices) != m:
+            raise ModelFileError(f"saved 'stl' transform needs {m} indices; got {indices!r:.80}; refit the model")
+        for i, _ in enumerate(indices):
+            _state_number({"kind": "stl", f"indices[{i}]": indices[i]}, f"indices[{i}]", -math.inf, math.inf)
+        out = cls(m)
+        out.indices_ = np.asarray(indices, dtype=np.float64)
+        return out
+
+    def describe(self) -> str:
+        """Return e.g. "stl(12)"."""
+        return f"stl({self.season_length})"
+
+
+class SeasonalDifference(BaseEstimator):
+    """Seasonal difference z_t = x_t - x_{t-m}; warm-up m. Nothing to learn."""
+
+    def __init__(self, season_length: int = 12):
+        self.season_length = season_length
+
+    def fit(self, x) -> SeasonalDifference:
+        """Return self after checking ``x`` has more than m defined values."""
+        m = check_int(self.season_length, "season_length", 1)
+        _fit_part(x, "x", m + 1)
+        return self
+
+    def transform(self, x) -> np.ndarray:
+        """Return x_t - x_{t-m}, NaN for t < m."""
+        m = check_int(self.season_length, "season_length", 1)
+        x = _as_array(x)
+        z = np.full_like(x, np.nan)
+        z[m:] = x[m:] - x[:-m]
+        return z
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return z_t + x_{t-m}, NaN for t < m."""
+        m = check_int(self.season_length, "season_length", 1)
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        out = np.full_like(z, np.nan)
+        out[m:] = z[m:] + x[:-m]
+        return out
+
+    def warmup(self) -> int:
+        """Return m."""
+        return check_int(self.season_length, "season_length", 1)
+
+    def state(self) -> dict:
+        """Return {"kind": "sdiff", "season_length": m}."""
+        return {"kind": "sdiff", "season_length": self.warmup()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> SeasonalDifference:
+        """Return a SeasonalDifference rebuilt from ``state()``."""
+        _check_kind(state, "sdiff")
+        return cls(_state_number(state, "season_length", 1, 10**6, int))
+
+    def describe(self) -> str:
+        """Return e.g. "sdiff(12)"."""
+        return f"sdiff({self.season_length})"
+
+
+_ANCHORS = ("ses", "holt")
+_MIN_RATE = 1e-4  # lower bound of alpha and beta: (0, 1] without the degenerate 0
+
+
+class LevelAnchor(BaseEstimator):
+    """Subtract the exponential-smoothing forecast: z_t = x_t - f_t, f_t made from x[:t].
+
+    ``kind="ses"``: level l_t = alpha x_t + (1 - alpha) l_{t-1}, f_t = l_{t-1}; the level starts
+    at the first observation (l_0 = x_0), so the warm-up is 1. ``alpha=1`` is first differencing.
+    ``kind="holt"``: l_t = alpha x_t + (1 - alpha)(l_{t-1} + b_{t-1}),
+    b_t = beta (l_t - l_{t-1}) + (1 - beta) b_{t-1}, f_t = l_{t-1} + b_{t-1}; the state starts at
+    the second observation (l_1 = x_1, b_1 = x_1 - x_0), so the warm-up is 2.
+    ``alpha``/``beta`` given are kept; None ones are fitted by minimising the one-step squared
+    error on the training part, within (0, 1]. The recursions run through any array with fixed
+    parameters as linear filters (scipy.signal.lfilter): a million points take milliseconds.
+    Fitted attributes: ``alpha_``, ``beta_`` (None for SES).
+    """
+
+
+    def __init__(self, kind: str = "ses", alpha: float | None = None, beta: float | None = None):
+        self.kind = kind
+        self.alpha = alpha
+        self.beta = beta
+
+    def fit(self, x) -> LevelAnchor:
+        """Return self with ``alpha_`` (and ``beta_``) fixed or fitted on ``x``."""
+        if self.kind not in _ANCHORS:
+            raise InputError(f"unknown level anchor {self.kind!r}; choose one of: {', '.join(_ANCHORS)}")
+        for name in ("alpha", "beta"):
+            if getattr(self, name) is not None:
+                _state_number({"kind": self.kind, name: getattr(self, name)}, name, 0.0, 1.0)
+        holt = self.kind == "holt"
+        x, start = _fit_part(x, "x", 4 if holt else 3)  # at least two one-step errors to fit on
+        x = x[start:]
+        if holt:
+            self.alpha_, self.beta_ = _fit_holt(x, self.alpha, self.beta)
+        else:
+            self.alpha_, self.beta_ = (float(self.alpha) if self.alpha is not None else _fit_ses(x)), None
+        return self
+
+    def forecasts(self, x) -> np.ndarray:
+        """Return f with f[t] = the anchor's one-step forecast of x[t] from x[:t]; NaN in the warm-up."""
+        _check_fitted(self, "alpha_")
+        x = _as_array(x)
+        start = _first_defined(x)
+        f = np.full_like(x, np.nan)
+        f[start:] = _one_step(x[start:], self.alpha_, self.beta_)
+        return f
+
+    def transform(self, x) -> np.ndarray:
+        """Return x_t - f_t."""
+        x = _as_array(x)
+        return x - self.forecasts(x)
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return z_t + f_t, with f_t from the true past x[:t]."""
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return z + self.forecasts(x)
+
+    def warmup(self) -> int:
+        """Return 1 (SES) or 2 (Holt)."""
+        return 2 if self.kind == "holt" else 1
+
+    def state(self) -> dict:
+        """Return {"kind": "ses", "alpha": a} or {"kind": "holt", "alpha": a, "beta": b}."""
+        _check_fitted(self, "alpha_")
+        state = {"kind": self.kind, "alpha": self.alpha_}
+        if self.kind == "holt":
+            state["beta"] = self.beta_
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict) -> LevelAnchor:
+        """Return a fitted LevelAnchor rebuilt from ``state()``."""
+        kind = state.get("kind") if isinstance(state, dict) else None
+        _check_kind(state, kind if kind in _ANCHORS else "ses or holt")
+        alpha = _state_number(state, "alpha", _MIN_RATE, 1.0)
+        beta = _state_number(state, "beta", _MIN_RATE, 1.0) if kind == "holt" else None
+        out = cls(kind, alpha, beta)
+        out.alpha_, out.beta_ = alpha, beta
+        return out
+
+    def describe(self) -> str:
+        """Return e.g. "ses(0.83)" or "holt(0.70,0.05)"."""
+        _check_fitted(self, "alpha_")
+        if self.kind == "holt":
+            return f"holt({self.alpha_:.2f},{self.beta_:.2f})"
+        return f"ses({self.alpha_:.2f})"
+
+
+def _one_step(x: np.ndarray, alpha: float, beta: float | None) -> np.ndarray:
+    """Return the one-step forecasts f[t] of finite-started ``x`` (NaN in the warm-up)."""
+    f = np.full_like(x, np.nan)
+    if beta is None:
+        if len(x) > 2:
+            # level l_t = alpha x_t + (1 - alpha) l_{t-1} from l_0 = x_0; f[t] = l_{t-1}
+            level = signal.lfilter([alpha], [1.0, alpha - 1.0], x[1:-1], zi=[(1.0 - alpha) * x[0]])[0]
+            f[2:] = level
+        if len(x) > 1:
+            f[1] = x[0]
+        return f
+    if len(x) < 3:
+        return f
+    # Holt's one-step forecast y_t = l_t + b_t is the state-space output of
+    # s_t = A s_{t-1} + B x_t with A = [[1-a, 1-a], [-ab, 1-ab]], B = [a, ab]; its transfer function
+    # is (a(1+b) - a q) / (1 - (2 - a - ab) q + (1 - a) q^2), q the lag operator.
+    level, trend = x[1], x[1] - x[0]
+    y = [level + trend]  # y_1: forecast of x_2
+    if len(x) > 3:
+        new_level = alpha * x[2] + (1 - alpha) * (level + trend)
+        y.append(new_level + beta * (new_level - level) + (1 - beta) * trend)  # y_2
+    f[2] = y[0]
+    if len(x) > 3:
+        f[3] = y[1]
+    if len(x) > 4:
+        b = [alpha * (1 + beta), -alpha]
+        a = [1.0, alpha + alpha * beta - 2.0, 1.0 - alpha]
+        zi = signal.lfiltic(b, a, y=[y[1], y[0]], x=[x[2]])
+        f[4:] = signal.lfilter(b, a, x[3:-1], zi=zi)[0]
+    return f
+
+
+def _sse(x: np.ndarray, alpha: float, beta: float | None) -> float:
+    error = x - _one_step(x, alpha, beta)
+    value = float(np.nansum(error * error))
+    return value if math.isfinite(value) else math.inf
+
+
+def _fit_ses(x: np.ndarray) -> float:
+    """Return alpha in [_MIN_RATE, 1] minimising the one-step SSE."""
+    best = optimize.minimize_scalar(lambda a: _sse(x, a, None), bounds=(_MIN_RATE, 1.0), method="bounded").x
+    # Brent's bounded search never evaluates the bounds: alpha = 1 (a random walk) is common
+    return 1.0 if _sse(x, 1.0, None) <= _sse(x, best, None) else float(best)
+
+
+def _fit_holt(x: np.ndarray, alpha: float | None, beta: float | None) -> tuple[float, float]:
+    """Return (alpha, beta) minimising the one-step SSE, each kept when given."""
+    free = [i for i, v in enumerate((alpha, beta)) if v is None]
+    fixed = np.array([alpha if alpha is not None else 0.0, beta if beta is not None else 0.0])
+
+    def params(p: np.ndarray) -> np.ndarray:
+        out = fixed.copy()
+        out[free] = p
+        return out
+
+    if not free:
+        return float(alpha), float(beta)
+
+    def loss(p: np.ndarray) -> float:
+        a, b = params(p)
+        return _sse(x, a, b)
+
+    # a coarse grid first: the SSE surface can have several basins, and a local search from one
+    # start lands in whichever is nearest
+    grid = {0: [0.1, 0.3, 0.5, 0.7, 0.9, 1.0], 1: [0.01, 0.05, 0.1, 0.3, 0.6, 1.0]}
+    starts = np.array(np.meshgrid(*[grid[i] for i in free])).reshape(len(free), -1).T
+    start = min(starts, key=loss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optimize.minimize(loss, start, method="L-BFGS-B", bounds=[(_MIN_RATE, 1.0)] * len(free))
+    best = result.x if result.fun <= loss(start) else start
+    a, b = params(np.clip(best, _MIN_RATE, 1.0))
+    return float(a), float(b)
+
+
+class Chain(BaseEstimator):
+    """Composition of transforms: ``transform`` applies ``steps`` in order, ``inverse`` undoes them
+    in reverse, each with the true history at its own level. The warm-up is the steps' sum.
+
+    ``fit`` fits the given step objects in place, each on the previous steps' output of the
+    training part.
+    """
+
+    def __init__(self, steps: list | tuple = ()):
+        self.steps = steps
+
+    def _check_steps(self) -> None:
+        if not self.steps:
+            raise InputError("Chain needs at least one step; use Chain([Identity()]) for no treatment")
+
+    def fit(self, x) -> Chain:
+        """Return self with every step fitted in turn on the training part."""
+        self._check_steps()
+        current = _as_array(x)
+        for step in self.steps:
+            current = step.fit(current).transform(current)
+        return self
+
+    def levels(self, x) -> list[np.ndarray]:
+        """Return [x, step 1 of x, steps 1-2 of x, ...]: the history at each level, len(steps) + 1."""
+        self._check_steps()
+        out = [_as_array(x)]
+        for step in self.steps:
+            out.append(step.transform(out[-1]))
+        return out
+
+    def transform(self, x) -> np.ndarray:
+        """Return ``x`` through every step."""
+        return self.levels(x)[-1]
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return ``z`` undone step by step in reverse, each with the true past at its level."""
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        history = self.levels(x)
+        for step, past in zip(reversed(self.steps), reversed(history[:-1])):
+            z = step.inverse(z, past)
+        return z
+
+    def warmup(self) -> int:
+        """Return the sum of the steps' warm-ups."""
+        self._check_steps()
+        return sum(step.warmup() for step in self.steps)
+
+    def state(self) -> dict:
+        """Return {"kind": "chain", "steps": [each step's state]}."""
+        self._check_steps()
+        return {"kind": "chain", "steps": [step.state() for step in self.steps]}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Chain:
+        """Return a fitted Chain rebuilt from ``state()``."""
+        _check_kind(state, "chain")
+        steps = state.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise ModelFileError(f"saved 'chain' transform needs a non-empty list of steps; got {steps!r:.80}; refit the model")
+        if any(isinstance(step, dict) and step.get("kind") == "chain" for step in steps):
+            raise ModelFileError("saved 'chain' transform nests another chain; the model file is corrupt, refit the model")
+        return cls([transform_from_state(step) for step in steps])
+
+    def describe(self) -> str:
+        """Return the steps' labels joined by " + ", e.g. "log + sdiff(12) + ses(0.83)"."""
+        self._check_steps()
+        return " + ".join(step.describe() for step in self.steps)
+
+
+_KINDS: dict[str, type] = {
+    "identity": Identity,
+    "log": Log,
+    "boxcox": BoxCox,
+    "stl": SeasonalIndices,
+    "sdiff": SeasonalDifference,
+    "ses": LevelAnchor,
+    "holt": LevelAnchor,
+    "chain": Chain,
+}
+
+
+def transform_from_state(state: dict):
+    """Return the fitted transform that ``state()`` describes, dispatched on its "kind"."""
+    kind = state.get("kind") if isinstance(state, dict) else None
+    if kind not in _KINDS:
+        raise ModelFileError(
+            f"unknown saved transform kind {kind!r}; expected one of: {', '.join(_KINDS)}; refit the model"
+        )
+    return _KINDS[kind].from_state(state)
+
+
+def skeleton_forecasts(chain, x) -> np.ndarray:
+    """Return the skeleton's own one-step forecasts of positions 0 .. len(x), length len(x) + 1.
+
+    Forecast t is ``chain.inverse(0, x[:t])``, the transformed-scale forecast 0 undone with the
+    true past; the last one forecasts the first unseen value. NaN in the warm-up.
+    """
+    x = _as_array(x)
+    extended = np.append(x, np.nan)  # placeholder: inverse never reads the value it forecasts
+    return chain.inverse(np.zeros(len(extended)), extended)
+
+
+def skeleton_rmse(chain, x, start: int) -> float:
+    """Return the RMSE of the skeleton's one-step forecasts of x[start:] (inf when any is undefined)."""
+    x = _as_array(x)
+    start = check_int(start, "start", chain.warmup())
+    if start >= len(x):
+        raise InputError(f"start={start} leaves no positions to score in a series of {len(x)}")
+    error = x[start:] - skeleton_forecasts(chain, x)[start:-1]
+    if not np.isfinite(error).all():
+        return math.inf
+    return float(np.sqrt(np.mean(error * error)))
