@@ -108,7 +108,9 @@ def test_fit_needs_enough_observations():
 
 
 def test_min_train_size_says_what_fit_needs():
-    assert [b().min_train_size() for b in BASELINES.values()] == [1, 12, 1, 2]
+    # SeasonalNaive() infers its season at fit, so before fit it can only promise 1
+    assert [b().min_train_size() for b in BASELINES.values()] == [1, 1, 1, 2]
+    assert SeasonalNaive(m=12).min_train_size() == 12
 
 
 def test_constructors_only_store_params_so_clones_are_fresh(tiny):

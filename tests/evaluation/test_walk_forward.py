@@ -176,7 +176,9 @@ def test_a_short_series_names_what_the_forecaster_needs():
     with pytest.raises(InputError, match="the series has 20 observations; test_size=12 leaves 8 for training but the forecaster needs 13"):
         walk_forward(Spy(needs=13), series, 12)
     with pytest.raises(InputError, match="leaves 8 for training but the seasonal-naive baseline needs 12"):
-        walk_forward(Persistence(), series, 12, baselines=("seasonal-naive",))
+        walk_forward(Persistence(), series, 12, baselines=("seasonal-naive",), m=12)
+    # an integer index has no season: m=None infers 1, which 8 observations satisfy
+    assert walk_forward(Persistence(), series, 12, baselines=("seasonal-naive",)).m == 1
 
 
 @pytest.mark.parametrize("test_size", [0, -1, 36, 1.0, 1.5, "12"])

@@ -1,17 +1,25 @@
-"""Rolling one-step (walk-forward) evaluation of a forecaster against baselines on the same folds.
+"""Walk-forward evaluation of a forecaster against baselines on the same folds, in original units.
 
-The seeds' scheme: fit on the training part, then predict each test position one step ahead
-from all true values before it, so each true value joins the history before the next forecast.
+The seeds' scheme (``horizon=1, stride=1``): fit on the training part, then predict each test
+position one step ahead from all true values before it, so each true value joins the history
+before the next forecast; one vectorised ``predict(series, start)`` call covers the test part.
 
->>> result = walk_forward(Drift(), y, test_size=12, baselines=("persistence", "seasonal-naive"))
->>> result.rmse, result.baselines["persistence"]["rmse"]   # original units, same 12 dates
+Multi-horizon (``horizon > 1``, ``stride > 1`` or ``level``): forecast origins at ``n_train,
+n_train + stride, ...`` (every origin inside the test part); from each origin,
+``forecast(horizon, y=series[:origin], level=...)`` forecasts the next ``horizon`` steps from the
+history without refitting. Near the end, an origin keeps only the steps that fall inside the
+series, so every test point is forecast (when ``stride <= horizon``).
+
+>>> result = walk_forward(Drift(), y, test_size=12, horizon=3, level=[80], baselines=("persistence",))
+>>> result.by_step        # rmse, mae, coverage_80, width_80, winkler_80 per step
+>>> result.folds.head()   # origin, step, time, actual, forecast, lower_80, upper_80
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,11 +27,13 @@ from sklearn.base import clone
 
 from lstmcast.data.validate import check_int, validate_series
 from lstmcast.errors import InputError
-from lstmcast.evaluation.baselines import BASELINES, target_column
-from lstmcast.evaluation.metrics import score_all
+from lstmcast.evaluation.baselines import BASELINES, POINT, season_length, target_column
+from lstmcast.evaluation.metrics import check_levels, coverage, level_label, mae, mean_width, rmse, score_all, winkler
 from lstmcast.evaluation.split import resolve_test_size
 
 logger = logging.getLogger(__name__)
+
+FOLD_COLUMNS = ("origin", "step", "time", "actual", POINT)  # then lower_<L>, upper_<L> per level
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,8 +42,22 @@ class WalkForwardResult:
 
     ``metrics`` and each entry of ``baselines`` map rmse, mae, mape, smape and mase to a float,
     or to None where the metric is undefined (MAPE with zeros in the test part, MASE with a zero
-    or missing scale). For an ensemble, ``predictions`` is the mean over members and
-    ``member_predictions`` (members, n) / ``member_metrics`` (name -> one value per member) are set.
+    or missing scale); they score every forecast in ``folds`` (all origins and steps pooled),
+    which for ``horizon=1, stride=1`` is each test position once. For an ensemble on the one-step
+    path, ``predictions`` is the mean over members and ``member_predictions`` (members, n) /
+    ``member_metrics`` (name -> one value per member) are set.
+
+    ``predictions`` (and each of ``baseline_predictions``) is dated by the test part: for each
+    test time, the forecast from the latest origin (the shortest lead); NaN where no fold reaches
+    it (``stride > horizon``).
+
+    ``folds`` is one row per origin and step: ``origin`` (the number of observations the forecast
+    saw: it forecasts from ``series.iloc[:origin]``), ``step`` (1..horizon), ``time`` (the target's
+    date), ``actual``, ``forecast`` and, per level L, ``lower_L``/``upper_L``. ``by_step`` is
+    indexed by step: ``n``, ``rmse``, ``mae`` and per level ``coverage_L`` (percent), ``width_L``,
+    ``winkler_L``. ``intervals`` maps each level to ``{"coverage", "width", "winkler"}`` over all
+    folds. ``baseline_folds`` and ``baseline_by_step`` hold the same per baseline. ``m`` is the
+    season length used (seasonal naive and MASE).
     """
 
     predictions: pd.Series
@@ -43,6 +67,15 @@ class WalkForwardResult:
     baseline_predictions: dict[str, pd.Series]
     member_predictions: np.ndarray | None = None
     member_metrics: dict[str, np.ndarray | None] | None = None
+    folds: pd.DataFrame | None = None
+    by_step: pd.DataFrame | None = None
+    intervals: dict[float, dict[str, float]] = field(default_factory=dict)
+    baseline_folds: dict[str, pd.DataFrame] = field(default_factory=dict)
+    baseline_by_step: dict[str, pd.DataFrame] = field(default_factory=dict)
+    horizon: int = 1
+    stride: int = 1
+    levels: tuple = ()
+    m: int | None = None
 
     @property
     def rmse(self) -> float:
@@ -54,52 +87,204 @@ def walk_forward(
     forecaster,
     series: pd.Series | pd.DataFrame,
     test_size: int | float,
+    *,
+    horizon: int = 1,
+    stride: int = 1,
     refit: int | None = None,
     baselines: Iterable[str] = ("persistence",),
-    m: int = 12,
+    m: int | None = None,
+    level=None,
 ) -> WalkForwardResult:
-    """Return the walk-forward predictions and metrics of ``forecaster`` on the last ``test_size`` rows of ``series``.
+    """Return the walk-forward forecasts and metrics of ``forecaster`` on the last ``test_size`` rows of ``series``.
 
-    ``refit=None`` (or 0/False) fits once on the training part and predicts the whole test part
-    in one ``predict(series, start)`` call; ``refit=k`` refits a fresh clone on all data before
-    each block of ``k`` test positions. The caller's ``forecaster`` is never fitted or changed.
-    Each name in ``baselines`` (see ``BASELINES``) is run through the same folds. ``m`` is the
-    season length of the seasonal-naive baseline and of the MASE scale. For a DataFrame, the
-    target is the forecaster's ``target`` column (default: the last column); the baselines run on
-    that column alone.
+    ``refit=None`` (or 0/False) fits once on the training part; ``refit=k`` fits a fresh clone
+    on all data before the origin, every ``k`` origins (expanding window). With ``horizon=1,
+    stride=1`` and no ``level`` the whole test part is predicted by ``predict(series, start)``
+    calls (one per fit); otherwise each origin calls ``forecast(horizon, y=series[:origin],
+    level=level)`` (see the module docstring). ``level``: coverage levels in percent, e.g.
+    ``[80, 95]``; the forecaster's ``forecast`` must then return ``lower_L``/``upper_L`` columns.
+    The caller's ``forecaster`` is never fitted or changed. Each name in ``baselines`` (see
+    ``BASELINES``) runs through the same folds. ``m`` is the season length of the seasonal-naive
+    baseline and of the MASE scale; None infers it from the index (monthly 12, quarterly 4, ...).
+    For a DataFrame, the target is the forecaster's ``target`` column (default: the last column);
+    the baselines run on that column alone.
     """
     series = validate_series(series, "series")
     n_test = resolve_test_size(len(series), test_size)
     n_train = len(series) - n_test
+    horizon = check_int(horizon, "horizon", minimum=1)
+    stride = check_int(stride, "stride", minimum=1)
+    levels = () if level is None else check_levels(level)
+    if n_test < horizon:
+        raise InputError(
+            f"the test part has {n_test} observations (test_size={test_size}) but horizon={horizon}; "
+            "every forecast target must lie in the test part: raise test_size or lower horizon"
+        )
     every = _resolve_refit(refit)
-    m = check_int(m, "m", minimum=1)
+    target = target_series(forecaster, series)
+    m = season_length(target.index, m)
     model = clone(forecaster, safe=False)
     others = {name: _make_baseline(name, m) for name in _baseline_names(baselines)}
     _check_long_enough(model, "the forecaster", len(series), n_test, test_size)
     for name, baseline in others.items():
         _check_long_enough(baseline, f"the {name} baseline", len(series), n_test, test_size)
-    logger.debug("walk-forward over %d test positions, refit every %s", n_test, every or "never")
+    one_step = horizon == 1 and stride == 1 and not levels
+    logger.debug(
+        "walk-forward over %d test positions, horizon %d, stride %d, refit every %s",
+        n_test, horizon, stride, every or "never",
+    )
 
-    target = target_series(forecaster, series)
-    raw = _rolling_predictions(model, series, n_train, every)
     actual = target.iloc[n_train:]
     train = target.iloc[:n_train].to_numpy()
-    is_ensemble = raw.ndim == 2
-    point = raw.mean(axis=0) if is_ensemble else raw
-    baseline_raw = {name: _rolling_predictions(b, target, n_train, every) for name, b in others.items()}
+    if one_step:
+        raw = _rolling_predictions(model, series, n_train, every)
+        baseline_raw = {name: _rolling_predictions(b, target, n_train, every) for name, b in others.items()}
+        point = raw.mean(axis=0) if raw.ndim == 2 else raw
+        folds = _one_step_folds(actual, n_train, point)
+        baseline_folds = {name: _one_step_folds(actual, n_train, p) for name, p in baseline_raw.items()}
+    else:
+        raw = None
+        folds = _fold_forecasts(model, series, target, n_train, horizon, stride, every, levels)
+        baseline_folds = {
+            name: _fold_forecasts(b, target, target, n_train, horizon, stride, every, levels) for name, b in others.items()
+        }
+    is_ensemble = raw is not None and raw.ndim == 2
 
-    def dated(values: np.ndarray) -> pd.Series:
-        return pd.Series(values, index=actual.index, name=actual.name)
+    def scores(table: pd.DataFrame) -> dict[str, float | None]:
+        return score_all(table["actual"], table[POINT], train, m)
 
     return WalkForwardResult(
-        predictions=dated(point),
+        predictions=_latest(folds, actual, n_train),
         actual=actual,
-        metrics=score_all(actual, point, train, m),
-        baselines={name: score_all(actual, p, train, m) for name, p in baseline_raw.items()},
-        baseline_predictions={name: dated(p) for name, p in baseline_raw.items()},
+        metrics=scores(folds),
+        baselines={name: scores(table) for name, table in baseline_folds.items()},
+        baseline_predictions={name: _latest(table, actual, n_train) for name, table in baseline_folds.items()},
         member_predictions=raw if is_ensemble else None,
         member_metrics=score_all(actual, raw, train, m) if is_ensemble else None,
+        folds=folds,
+        by_step=metrics_by_step(folds),
+        intervals=interval_summary(folds),
+        baseline_folds=baseline_folds,
+        baseline_by_step={name: metrics_by_step(table) for name, table in baseline_folds.items()},
+        horizon=horizon,
+        stride=stride,
+        levels=levels,
+        m=m,
     )
+
+
+def fold_levels(folds: pd.DataFrame) -> list[float]:
+    """Return the coverage levels that ``folds`` has ``lower_L``/``upper_L`` columns for, ascending."""
+    labels = [str(c)[len("lower_") :] for c in folds.columns if str(c).startswith("lower_")]
+    return list(check_levels([float(label) for label in labels])) if labels else []
+
+
+def metrics_by_step(folds: pd.DataFrame) -> pd.DataFrame:
+    """Return the metrics of a folds table by horizon step: ``n``, ``rmse``, ``mae`` and per level L
+    ``coverage_L`` (percent), ``width_L`` and ``winkler_L``, indexed by ``step``."""
+    levels = fold_levels(folds)
+    rows = {}
+    for step, part in folds.groupby("step", sort=True):
+        y, point = part["actual"].to_numpy(), part[POINT].to_numpy()
+        row = {"n": len(part), "rmse": rmse(y, point), "mae": mae(y, point)}
+        for lv in levels:
+            lower, upper = part[f"lower_{level_label(lv)}"], part[f"upper_{level_label(lv)}"]
+            row[f"coverage_{level_label(lv)}"] = coverage(y, lower, upper)
+            row[f"width_{level_label(lv)}"] = mean_width(lower, upper)
+            row[f"winkler_{level_label(lv)}"] = winkler(y, lower, upper, lv)
+        rows[int(step)] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "step"
+    return table
+
+
+def interval_summary(folds: pd.DataFrame) -> dict[float, dict[str, float]]:
+    """Return ``{level: {"coverage", "width", "winkler"}}`` over every row of a folds table (coverage in percent)."""
+    y = folds["actual"].to_numpy()
+    summary = {}
+    for lv in fold_levels(folds):
+        lower, upper = folds[f"lower_{level_label(lv)}"], folds[f"upper_{level_label(lv)}"]
+        summary[lv] = {
+            "coverage": coverage(y, lower, upper),
+            "width": mean_width(lower, upper),
+            "winkler": winkler(y, lower, upper, lv),
+        }
+    return summary
+
+
+def forecast_origins(n_train: int, n: int, stride: int) -> range:
+    """Return the forecast origins (history lengths) of a walk-forward over positions ``n_train .. n-1``."""
+    return range(n_train, n, stride)
+
+
+def _one_step_folds(actual: pd.Series, n_train: int, point: np.ndarray) -> pd.DataFrame:
+    """Return the folds table of the one-step path: one origin per test position, step 1."""
+    return pd.DataFrame(
+        {
+            "origin": np.arange(n_train, n_train + len(actual)),
+            "step": 1,
+            "time": actual.index,
+            "actual": actual.to_numpy(),
+            POINT: point,
+        }
+    )
+
+
+def _fold_forecasts(
+    model, series, target: pd.Series, n_train: int, horizon: int, stride: int, every: int | None, levels: tuple
+) -> pd.DataFrame:
+    """Return the folds table of ``model``'s ``horizon``-step forecasts from each origin (see WalkForwardResult)."""
+    n = len(series)
+    kwargs = {"level": list(levels)} if levels else {}  # forecasters without intervals need not take level
+    fitted = None
+    tables = []
+    for i, origin in enumerate(forecast_origins(n_train, n, stride)):
+        if fitted is None or (every is not None and i % every == 0):
+            fitted = clone(model, safe=False) if every is not None else model
+            fitted.fit(series.iloc[:origin])
+        out = fitted.forecast(horizon, y=series.iloc[:origin], **kwargs)
+        steps = min(horizon, n - origin)  # the last origins keep the steps inside the series
+        table = _forecast_table(model, out, horizon, levels).iloc[:steps]
+        table.insert(0, "actual", target.iloc[origin : origin + steps].to_numpy())
+        table.insert(0, "time", target.index[origin : origin + steps])
+        table.insert(0, "step", np.arange(1, steps + 1))
+        table.insert(0, "origin", origin)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def _forecast_table(model, out, horizon: int, levels: tuple) -> pd.DataFrame:
+    """Return ``forecast``'s output as a plain table (forecast, lower_L, upper_L), or raise InputError."""
+    if isinstance(out, pd.DataFrame):
+        frame = out
+    else:
+        values = np.asarray(out, dtype=np.float64)
+        if values.ndim != 1:
+            raise InputError(
+                f"{model!r}.forecast returned shape {values.shape}; expected {horizon} values "
+                f"or a DataFrame with a {POINT!r} column"
+            )
+        frame = pd.DataFrame({POINT: values})
+    wanted = [POINT] + [f"{side}_{level_label(lv)}" for lv in levels for side in ("lower", "upper")]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing or len(frame) != horizon:
+        raise InputError(
+            f"{model!r}.forecast({horizon}, y=..., level=...) must return {horizon} rows with columns "
+            f"{wanted}; got {len(frame)} rows with columns {list(frame.columns)}"
+            + ("; does this forecaster support prediction intervals (level=)?" if missing and levels else "")
+        )
+    return pd.DataFrame({c: frame[c].to_numpy(dtype=np.float64) for c in wanted})
+
+
+def _latest(folds: pd.DataFrame, actual: pd.Series, n_train: int) -> pd.Series:
+    """Return, per test time, the forecast with the shortest lead (NaN where no fold reaches it)."""
+    position = (folds["origin"] + folds["step"] - 1 - n_train).to_numpy()
+    step = folds["step"].to_numpy()
+    order = np.lexsort((step, position))  # by position, then shortest step first
+    reached, first = np.unique(position[order], return_index=True)
+    values = np.full(len(actual), np.nan)
+    values[reached] = folds[POINT].to_numpy()[order][first]
+    return pd.Series(values, index=actual.index, name=actual.name)
 
 
 def target_series(forecaster, series: pd.Series | pd.DataFrame) -> pd.Series:
