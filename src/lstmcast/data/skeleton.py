@@ -408,6 +408,52 @@ class SeasonalDifference(BaseEstimator):
         return f"sdiff({self.season_length})"
 
 
+class Mean(BaseEstimator):
+    """Subtract the training mean: z_t = x_t - mu. The fixed level of a stationary series, whose
+    skeleton forecast is then the mean rather than zero. Fitted attribute: ``mean_``.
+    """
+
+    def fit(self, x) -> Mean:
+        """Return self with ``mean_`` = the mean of the defined training values."""
+        x, start = _fit_part(x, "x", 1)
+        self.mean_ = float(x[start:].mean())
+        return self
+
+    def transform(self, x) -> np.ndarray:
+        """Return ``x - mean_``."""
+        _check_fitted(self, "mean_")
+        return _as_array(x) - self.mean_
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return ``z + mean_`` (the past is not needed)."""
+        _check_fitted(self, "mean_")
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return z + self.mean_
+
+    def warmup(self) -> int:
+        """Return 0: every position is defined."""
+        return 0
+
+    def state(self) -> dict:
+        """Return {"kind": "mean", "mean": mu}."""
+        _check_fitted(self, "mean_")
+        return {"kind": "mean", "mean": self.mean_}
+
+    @classmethod
+    def from_state(cls, state: dict) -> Mean:
+        """Return a fitted Mean rebuilt from ``state()``."""
+        _check_kind(state, "mean")
+        out = cls()
+        out.mean_ = _state_number(state, "mean", -math.inf, math.inf)
+        return out
+
+    def describe(self) -> str:
+        """Return e.g. "mean(12.3)"."""
+        _check_fitted(self, "mean_")
+        return f"mean({self.mean_:.4g})"
+
+
 _ANCHORS = ("ses", "holt")
 _MIN_RATE = 1e-4  # lower bound of alpha and beta: (0, 1] without the degenerate 0
 
@@ -651,6 +697,7 @@ _KINDS: dict[str, type] = {
     "boxcox": BoxCox,
     "stl": SeasonalIndices,
     "sdiff": SeasonalDifference,
+    "mean": Mean,
     "ses": LevelAnchor,
     "holt": LevelAnchor,
     "chain": Chain,
