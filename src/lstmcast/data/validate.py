@@ -10,6 +10,11 @@ import pandas as pd
 
 from lstmcast.errors import InputError
 
+# Largest magnitude accepted in a series. Training and scoring square values and sum the squares
+# (MSE, RMSE, variance, standard scaling): (1e150)**2 = 1e300 leaves float64 (max ~1.8e308) room
+# for sums over 10**8 observations, while larger values overflow to inf in those sums silently.
+MAX_ABS_VALUE = 1e150
+
 
 def check_int(value, name: str, minimum: int = 1) -> int:
     """Return ``value`` as an int, or raise InputError when it is not an integer >= ``minimum``."""
@@ -34,12 +39,14 @@ def _describe_position(index: pd.Index, i: int) -> str:
 def validate_series(data, name: str = "series", min_length: int = 1):
     """Return ``data`` as a float64 Series or DataFrame with a regular time index, or raise InputError.
 
-    Accepts a pandas Series/DataFrame or a numpy array (1-D or 2-D, given a RangeIndex). Rejects
-    empty input, non-numeric columns, NaN or infinite values and gaps in a DatetimeIndex/PeriodIndex,
-    each with a message that says where.
+    Accepts a pandas Series/DataFrame, a numpy array or a (nested) list (1-D or 2-D, given a
+    RangeIndex). Rejects empty input, ragged nested lists, duplicate column names, non-numeric or
+    complex columns, NaN or infinite values, magnitudes over ``MAX_ABS_VALUE``, and time indexes
+    with gaps (DatetimeIndex/PeriodIndex), duplicates or disorder (integer indexes too), each
+    with a message that says where.
     """
     if isinstance(data, np.ndarray) or isinstance(data, (list, tuple)):
-        arr = np.asarray(data)
+        arr = _as_array(data, name)
         if arr.ndim == 1:
             data = pd.Series(arr, name="y")
         elif arr.ndim == 2:
@@ -55,13 +62,9 @@ def validate_series(data, name: str = "series", min_length: int = 1):
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     if frame.shape[1] == 0:
         raise InputError(f"{name} has no columns")
+    _check_unique_columns(frame, name)
     for col in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
-            bad = pd.to_numeric(frame[col], errors="coerce").isna() & frame[col].notna()
-            where = _describe_position(frame.index, int(np.argmax(bad.to_numpy()))) if bad.any() else "its dtype"
-            raise InputError(
-                f"column {col!r} of {name} is not numeric (see {where}); select numeric columns with --column"
-            )
+        _check_numeric_column(frame[col], col, name)
     values = frame.to_numpy(dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
@@ -70,11 +73,70 @@ def validate_series(data, name: str = "series", min_length: int = 1):
         raise InputError(
             f"{name} has {kind} at {_describe_position(frame.index, i)}; fill or drop missing values first"
         )
+    too_large = np.abs(values) > MAX_ABS_VALUE
+    if too_large.any():
+        i = int(np.argmax(too_large.any(axis=1)))
+        value = values[i][too_large[i]][0]
+        raise InputError(
+            f"{name} has the value {value:.3g} at {_describe_position(frame.index, i)}, beyond the limit "
+            f"of {MAX_ABS_VALUE:g} in magnitude (its square would overflow float64 sums); "
+            "rescale the data first, e.g. divide it by a power of ten"
+        )
     _check_regular_index(frame.index, name)
     if len(frame) < min_length:
         raise InputError(f"{name} has {len(frame)} observations; at least {min_length} are needed")
     out = frame.astype(np.float64)
     return out.iloc[:, 0].rename(data.name if isinstance(data, pd.Series) else out.columns[0]) if isinstance(data, pd.Series) else out
+
+
+def _as_array(data, name: str) -> np.ndarray:
+    """Return ``data`` (an array or nested list) as a numpy array, naming the row of a ragged list."""
+    try:
+        return np.asarray(data)
+    except ValueError:
+        # numpy refuses inhomogeneous nesting ("setting an array element with a sequence")
+        lengths = [len(row) if isinstance(row, (list, tuple, np.ndarray)) else None for row in data]
+        bad = next((i for i, n in enumerate(lengths) if n != lengths[0]), None)
+        if bad is None:
+            where = "its rows hold lists of different depths"
+        else:
+            def count(n):
+                return "a single value" if n is None else f"{n} values"
+
+            where = f"row 0 has {count(lengths[0])} but row {bad} has {count(lengths[bad])}"
+        raise InputError(
+            f"{name} is a ragged nested list: {where}; give every row the same number of values"
+        ) from None
+
+
+def _check_unique_columns(frame: pd.DataFrame, name: str) -> None:
+    """Raise InputError naming the column names that appear more than once."""
+    duplicated = frame.columns[frame.columns.duplicated()].unique()
+    if len(duplicated):
+        names = ", ".join(repr(c) for c in duplicated)
+        raise InputError(f"{name} has duplicate column names: {names}; rename or drop the repeated columns")
+
+
+def _check_numeric_column(column: pd.Series, col, name: str) -> None:
+    """Raise InputError when ``column`` is not real-valued numbers, naming the first offending row."""
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    if not numeric:
+        coerced = pd.to_numeric(column, errors="coerce")
+        bad = coerced.isna() & column.notna()
+        if not bad.any() and pd.api.types.is_complex_dtype(coerced):
+            column, numeric = coerced, True  # Python complex numbers in an object column
+        else:
+            where = _describe_position(column.index, int(np.argmax(bad.to_numpy()))) if bad.any() else "its dtype"
+            raise InputError(
+                f"column {col!r} of {name} is not numeric (see {where}); select numeric columns with column="
+            )
+    if pd.api.types.is_complex_dtype(column):
+        imaginary = np.imag(column.to_numpy()) != 0
+        i = int(np.argmax(imaginary)) if imaginary.any() else 0
+        raise InputError(
+            f"column {col!r} of {name} holds complex numbers ({column.iloc[i]!r} at "
+            f"{_describe_position(column.index, i)}); pass real values, e.g. np.real(x) or np.abs(x)"
+        )
 
 
 def infer_freq(index: pd.DatetimeIndex) -> str | None:
@@ -89,7 +151,14 @@ def infer_freq(index: pd.DatetimeIndex) -> str | None:
 
 
 def _check_regular_index(index: pd.Index, name: str) -> None:
-    """Raise InputError when a time index has missing entries, duplicates, disorder or gaps."""
+    """Raise InputError when a time index has missing entries, duplicates, disorder or gaps.
+
+    Integer indexes (time steps) are checked for duplicates and disorder only: in-memory data may
+    number its rows in any increasing way.
+    """
+    if pd.api.types.is_integer_dtype(index):
+        _check_increasing(index, name)
+        return
     if not isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
         return
     if index.hasnans:
@@ -126,6 +195,21 @@ def _check_regular_index(index: pd.Index, name: str) -> None:
     raise InputError(
         f"{name} has an irregular time index at {_describe_position(index, i)}; "
         "resample or fill it to a regular frequency first"
+    )
+
+
+def _check_increasing(index: pd.Index, name: str) -> None:
+    """Raise InputError naming the first row of an integer index that repeats or goes back."""
+    steps = np.diff(index.to_numpy().astype(np.int64))  # signed, so a step back is negative
+    if (steps > 0).all():
+        return
+    i = int(np.argmax(steps <= 0)) + 1
+    if steps[i - 1] == 0:
+        raise InputError(
+            f"{name} has a duplicate time step {index[i]} at row {i}; drop or aggregate duplicates first"
+        )
+    raise InputError(
+        f"{name} is out of time order at row {i} (time step {index[i]} after {index[i - 1]}); sort it by time first"
     )
 
 
