@@ -217,6 +217,17 @@ def forecast_origins(n_train: int, n: int, stride: int) -> range:
     return range(n_train, n, stride)
 
 
+def fitted_at_origins(model, series, origins: Iterable[int], every: int | None):
+    """Yield ``(origin, fitted model)`` per origin: ``model`` fitted once on ``series[:first origin]``
+    (``every=None``), or a fresh clone fitted on ``series[:origin]`` at every ``every``-th origin."""
+    fitted = None
+    for i, origin in enumerate(origins):
+        if fitted is None or (every is not None and i % every == 0):
+            fitted = clone(model, safe=False) if every is not None else model
+            fitted.fit(series.iloc[:origin])
+        yield origin, fitted
+
+
 def _one_step_folds(actual: pd.Series, n_train: int, point: np.ndarray) -> pd.DataFrame:
     """Return the folds table of the one-step path: one origin per test position, step 1."""
     return pd.DataFrame(
@@ -236,44 +247,44 @@ def _fold_forecasts(
     """Return the folds table of ``model``'s ``horizon``-step forecasts from each origin (see WalkForwardResult)."""
     n = len(series)
     kwargs = {"level": list(levels)} if levels else {}  # forecasters without intervals need not take level
-    fitted = None
-    tables = []
-    for i, origin in enumerate(forecast_origins(n_train, n, stride)):
-        if fitted is None or (every is not None and i % every == 0):
-            fitted = clone(model, safe=False) if every is not None else model
-            fitted.fit(series.iloc[:origin])
+    columns = [POINT] + [f"{side}_{level_label(lv)}" for lv in levels for side in ("lower", "upper")]
+    origins, blocks = [], []
+    for origin, fitted in fitted_at_origins(model, series, forecast_origins(n_train, n, stride), every):
         out = fitted.forecast(horizon, y=series.iloc[:origin], **kwargs)
         steps = min(horizon, n - origin)  # the last origins keep the steps inside the series
-        table = _forecast_table(model, out, horizon, levels).iloc[:steps]
-        table.insert(0, "actual", target.iloc[origin : origin + steps].to_numpy())
-        table.insert(0, "time", target.index[origin : origin + steps])
-        table.insert(0, "step", np.arange(1, steps + 1))
-        table.insert(0, "origin", origin)
-        tables.append(table)
-    return pd.concat(tables, ignore_index=True)
+        blocks.append(_forecast_values(model, out, horizon, columns)[:steps])
+        origins.append(np.full(steps, origin))
+    origin = np.concatenate(origins)
+    step = np.concatenate([np.arange(1, len(o) + 1) for o in origins])
+    position = origin + step - 1
+    table = pd.DataFrame(
+        {"origin": origin, "step": step, "time": target.index[position], "actual": target.to_numpy()[position]}
+    )
+    values = np.concatenate(blocks)
+    for j, column in enumerate(columns):
+        table[column] = values[:, j]
+    return table
 
 
-def _forecast_table(model, out, horizon: int, levels: tuple) -> pd.DataFrame:
-    """Return ``forecast``'s output as a plain table (forecast, lower_L, upper_L), or raise InputError."""
+def _forecast_values(model, out, horizon: int, columns: list[str]) -> np.ndarray:
+    """Return ``forecast``'s output as a (horizon, columns) array, or raise InputError when it lacks them."""
     if isinstance(out, pd.DataFrame):
-        frame = out
+        missing = [c for c in columns if c not in out.columns]
+        have, rows = list(out.columns), len(out)
     else:
-        values = np.asarray(out, dtype=np.float64)
-        if values.ndim != 1:
-            raise InputError(
-                f"{model!r}.forecast returned shape {values.shape}; expected {horizon} values "
-                f"or a DataFrame with a {POINT!r} column"
-            )
-        frame = pd.DataFrame({POINT: values})
-    wanted = [POINT] + [f"{side}_{level_label(lv)}" for lv in levels for side in ("lower", "upper")]
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing or len(frame) != horizon:
+        out = np.asarray(out, dtype=np.float64)
+        missing = columns[1:] if out.ndim == 1 else columns
+        have, rows = [POINT] if out.ndim == 1 else f"an array of shape {out.shape}", len(out)
+    if missing or rows != horizon:
         raise InputError(
-            f"{model!r}.forecast({horizon}, y=..., level=...) must return {horizon} rows with columns "
-            f"{wanted}; got {len(frame)} rows with columns {list(frame.columns)}"
-            + ("; does this forecaster support prediction intervals (level=)?" if missing and levels else "")
+            f"{model!r}.forecast({horizon}, y=...) must return {horizon} values"
+            + (f" with columns {columns}" if len(columns) > 1 else "")
+            + f"; got {rows} rows with {have}"
+            + ("; does this forecaster support prediction intervals (level=)?" if missing and len(columns) > 1 else "")
         )
-    return pd.DataFrame({c: frame[c].to_numpy(dtype=np.float64) for c in wanted})
+    if isinstance(out, pd.DataFrame):
+        return out[columns].to_numpy(dtype=np.float64)
+    return out.reshape(-1, 1)
 
 
 def _latest(folds: pd.DataFrame, actual: pd.Series, n_train: int) -> pd.Series:

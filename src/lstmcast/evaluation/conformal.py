@@ -1,0 +1,228 @@
+"""Split-conformal prediction intervals per horizon step, calibrated on the training part.
+
+``calibrate`` fits a clone of a forecaster on the head of the training series, forecasts
+``horizon`` steps from every origin of the remaining calibration tail (from the true history,
+without refitting) and keeps, per step and level, the finite-sample conformal quantile of the
+absolute errors. Whatever the model, a band ``point +- width`` then covers about ``level``% of
+future values, as long as the future errors behave like the calibration errors
+(exchangeability); no normality and no trust in the model's own uncertainty are needed.
+
+>>> bands = calibrate(Drift(), y_train, horizon=6, levels=[80, 95])
+>>> lower, upper = bands.apply(Drift().fit(y_train).forecast(6).to_numpy())[80]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from lstmcast.data.validate import check_int, validate_series
+from lstmcast.errors import InputError
+from lstmcast.evaluation.metrics import check_levels, level_label
+from lstmcast.evaluation.walk_forward import _resolve_refit, fitted_at_origins, target_series
+
+SCALES = ("absolute", "spread")
+STATE_VERSION = 1
+MIN_DEFAULT_ORIGINS = 10
+
+
+@dataclass(frozen=True, eq=False)
+class ConformalBands:
+    """Conformal band widths per level and horizon step, ready to put around point forecasts.
+
+    ``widths[level]`` has one entry per step 1..``horizon``, non-decreasing in the step: the
+    half-width of the band for ``scale="absolute"``, or the multiple of the members' spread for
+    ``scale="spread"``. ``n_origins`` is the number of calibration forecasts behind each step;
+    ``warning`` says when there were too few for a level's finite-sample quantile (the largest
+    error was used instead, so coverage may fall short of the level), else None.
+    """
+
+    horizon: int
+    levels: tuple
+    widths: dict
+    n_origins: int
+    scale: str = "absolute"
+    spread_floor: float = 0.0
+    warning: str | None = None
+
+    def apply(self, point, spread=None) -> dict:
+        """Return ``{level: (lower, upper)}`` arrays around the point forecast ``point`` (steps 1..len(point)).
+
+        ``spread`` (the members' standard deviation per step) is required for ``scale="spread"``
+        and ignored otherwise.
+        """
+        point = np.asarray(point, dtype=np.float64)
+        if point.ndim != 1 or not 1 <= point.size <= self.horizon:
+            raise InputError(
+                f"these bands were calibrated for horizons up to {self.horizon}; got a point forecast of "
+                f"shape {point.shape}. Calibrate with a horizon at least as long as the forecast"
+            )
+        steps = point.size
+        if self.scale == "spread":
+            if spread is None:
+                raise InputError(
+                    "these bands scale with the members' spread (scale='spread'); pass spread=, "
+                    "the members' standard deviation per step"
+                )
+            spread = np.asarray(spread, dtype=np.float64)
+            if spread.shape != point.shape:
+                raise InputError(f"spread must have the point forecast's shape {point.shape}; got {spread.shape}")
+            unit = np.maximum(spread, self.spread_floor)
+        else:
+            unit = np.ones(steps)
+        return {lv: (point - w[:steps] * unit, point + w[:steps] * unit) for lv, w in self.widths.items()}
+
+    def state(self) -> dict:
+        """Return the bands as a JSON-able dict (for model files); ``from_state`` reads it back."""
+        return {
+            "kind": "conformal",
+            "version": STATE_VERSION,
+            "horizon": self.horizon,
+            "levels": list(self.levels),
+            "widths": {level_label(lv): [float(v) for v in w] for lv, w in self.widths.items()},
+            "n_origins": self.n_origins,
+            "scale": self.scale,
+            "spread_floor": self.spread_floor,
+            "warning": self.warning,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> ConformalBands:
+        """Return the bands that ``state()`` wrote, or raise InputError when the dict is not such a state."""
+        if not isinstance(state, dict) or state.get("kind") != "conformal" or state.get("version") != STATE_VERSION:
+            raise InputError(
+                f"not a conformal-bands state of version {STATE_VERSION} (expected a dict with kind='conformal'); "
+                f"got {_describe(state)}. Recalibrate and save again"
+            )
+        try:
+            horizon = check_int(state["horizon"], "horizon", minimum=1)
+            levels = check_levels(state["levels"])
+            n_origins = check_int(state["n_origins"], "n_origins", minimum=1)
+            widths = {lv: np.asarray(state["widths"][level_label(lv)], dtype=np.float64) for lv in levels}
+            scale, floor, warning = state["scale"], float(state["spread_floor"]), state["warning"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"conformal-bands state is incomplete or malformed ({type(exc).__name__}: {exc}); recalibrate") from None
+        for lv, w in widths.items():
+            if w.shape != (horizon,) or not np.isfinite(w).all() or (w < 0).any() or (np.diff(w) < 0).any():
+                raise InputError(
+                    f"conformal-bands state has bad widths for level {level_label(lv)}: expected {horizon} finite, "
+                    "non-negative, non-decreasing values; recalibrate"
+                )
+        if scale not in SCALES:
+            raise InputError(f"conformal-bands state has scale {scale!r}; expected one of {SCALES}")
+        return cls(horizon, levels, widths, n_origins, scale, floor, warning)
+
+
+def calibrate(
+    forecaster,
+    y_train: pd.Series | pd.DataFrame,
+    horizon: int,
+    levels,
+    n_origins: int | None = None,
+    refit: int | None = None,
+    scale: str = "absolute",
+) -> ConformalBands:
+    """Return split-conformal bands for ``forecaster``'s forecasts of 1..``horizon`` steps, from its errors on ``y_train``.
+
+    A clone is fitted on ``y_train[:cut]``, where ``cut = len - (horizon + n_origins - 1)``
+    leaves a calibration tail in which each of ``n_origins`` consecutive origins forecasts all
+    ``horizon`` steps via ``forecast(horizon, y=y_train[:origin])``. ``refit=k`` fits a fresh
+    clone on ``y_train[:origin]`` every ``k`` origins instead of fitting once. The default
+    ``n_origins`` is ``max(10, ceil(len / 5))``, capped so that the first fit still gets
+    ``min_train_size()`` observations.
+
+    Per step and level the width is the ``ceil((n + 1) * level / 100)``-th smallest absolute error
+    of the ``n = n_origins`` forecasts (the finite-sample correction of split conformal
+    prediction), then a running maximum over steps so that bands never narrow with the horizon.
+    ``scale="spread"`` divides each error by the members' standard deviation at that origin and
+    step (the forecaster must accept ``forecast(..., return_members=True)`` and return a
+    DataFrame with one column per member); ``apply`` then multiplies by the new forecast's spread.
+    """
+    horizon = check_int(horizon, "horizon", minimum=1)
+    levels = check_levels(levels)
+    if scale not in SCALES:
+        raise InputError(f"scale must be one of {SCALES}; got {scale!r}")
+    every = _resolve_refit(refit)
+    series = validate_series(y_train, "y_train")
+    target = target_series(forecaster, series).to_numpy()
+    n = len(series)
+    needs = forecaster.min_train_size() if hasattr(forecaster, "min_train_size") else 1
+    most = n - needs - horizon + 1  # origins that leave the first fit `needs` observations
+    if most < 1:
+        raise InputError(
+            f"y_train has {n} observations; calibrating {horizon}-step bands needs at least "
+            f"{needs + horizon} ({needs} to fit {forecaster!r} plus a calibration tail of {horizon}); "
+            "pass a longer training series or a shorter horizon"
+        )
+    if n_origins is None:
+        n_origins = min(max(MIN_DEFAULT_ORIGINS, math.ceil(n / 5)), most)
+    n_origins = check_int(n_origins, "n_origins", minimum=1)
+    if n_origins > most:
+        raise InputError(
+            f"n_origins={n_origins} with horizon={horizon} needs a calibration tail of {n_origins + horizon - 1} "
+            f"observations, leaving {n - n_origins - horizon + 1} of y_train's {n} to fit on, but "
+            f"{forecaster!r} needs {needs}; use n_origins <= {most}"
+        )
+    cut = n - (horizon + n_origins - 1)
+
+    errors = np.empty((n_origins, horizon))  # (origins, steps)
+    spreads = np.empty((n_origins, horizon))
+    origins = range(cut, cut + n_origins)
+    for i, (origin, model) in enumerate(fitted_at_origins(clone(forecaster, safe=False), series, origins, every)):
+        point, spreads[i] = _forecast(model, series.iloc[:origin], horizon, scale)
+        errors[i] = np.abs(target[origin : origin + horizon] - point)
+    scores, floor = errors, 0.0
+    if scale == "spread":
+        positive = spreads[spreads > 0]
+        if positive.size == 0:
+            raise InputError(
+                f"{forecaster!r}'s members agree exactly at every calibration origin, so their spread "
+                "cannot scale the bands; use scale='absolute'"
+            )
+        # a zero spread at one origin would make its score infinite: floor it at a small share of the typical spread
+        floor = 1e-3 * float(np.median(positive))
+        scores = errors / np.maximum(spreads, floor)
+    widths, short = {}, []
+    ordered = np.sort(scores, axis=0)
+    for lv in levels:
+        k = math.ceil((n_origins + 1) * lv / 100.0)
+        if k > n_origins:
+            short.append(f"{level_label(lv)}% needs {math.ceil(lv / (100 - lv))}")
+            k = n_origins
+        widths[lv] = np.maximum.accumulate(ordered[k - 1])
+    warning = None
+    if short:
+        warning = (
+            f"only {n_origins} calibration origins: too few for the finite-sample quantile of "
+            f"{', '.join(short)} origins); the largest error is used, so coverage may fall short"
+        )
+    return ConformalBands(horizon, levels, widths, n_origins, scale, floor, warning)
+
+
+def _forecast(model, history, horizon: int, scale: str) -> tuple[np.ndarray, np.ndarray | float]:
+    """Return the point forecast after ``history`` and, for ``scale="spread"``, the members' spread (else NaN)."""
+    if scale == "absolute":
+        out = model.forecast(horizon, y=history)
+        point = np.asarray(out, dtype=np.float64).reshape(-1)
+        spread = np.nan
+    else:
+        members = np.asarray(model.forecast(horizon, y=history, return_members=True), dtype=np.float64)
+        if members.ndim != 2 or members.shape[0] != horizon or members.shape[1] < 2:
+            raise InputError(
+                f"scale='spread' needs {model!r}.forecast(return_members=True) to give {horizon} rows and at "
+                f"least 2 member columns; got shape {members.shape}. Use scale='absolute' for a single model"
+            )
+        point, spread = members.mean(axis=1), members.std(axis=1)
+    if point.shape != (horizon,):
+        raise InputError(f"{model!r}.forecast({horizon}, y=...) returned {point.size} values; expected {horizon}")
+    return point, spread
+
+
+def _describe(value) -> str:
+    if isinstance(value, dict):
+        return f"a dict with kind={value.get('kind')!r}, version={value.get('version')!r}"
+    return type(value).__name__
