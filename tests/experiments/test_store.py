@@ -146,7 +146,7 @@ def _assert_nothing_saved(store: Store, study_id: int) -> None:
     [
         ({"config_key": "a", "repeat": 1, "seed": 1}, KeyError),  # no rmse
         ({**_result("a", 1, 1.0), "config_key": "nope"}, KeyError),  # unknown configuration
-        (_result("a", 0, 7.0), sqlite3.IntegrityError),  # the same (config, repeat) twice
+        (_result("a", 0, 7.0), ValueError),  # the same (config, repeat) twice in one group
         ({**_result("b", 0, 1.0), "diagnostics": (np.zeros(2),)}, ValueError),  # malformed diagnostics
     ],
     ids=["missing-key", "unknown-config", "duplicate-run", "bad-diagnostics"],
@@ -162,20 +162,93 @@ def test_a_failing_group_leaves_no_row_behind(store, broken, error):
     assert len(store.runs(study_id)) == 1
 
 
-def test_a_group_already_stored_cannot_be_stored_twice(store):
+def test_runs_already_stored_are_kept_and_only_new_runs_are_added(store):
+    # another process sharing the store may commit some of a group's runs first
     study_id = store.open_study("s", "shampoo", SPEC, CONFIGS)
-    store.save_group(study_id, [_result("a", 0, 1.0), _result("a", 1, 2.0)], seconds=1.0)
-    with pytest.raises(sqlite3.IntegrityError):
-        store.save_group(study_id, [_result("b", 0, 5.0), _result("a", 1, 9.0)], seconds=1.0)
+    assert store.save_group(study_id, [_result("a", 0, 1.0), _result("a", 1, 2.0)], seconds=1.0) == 2
+    assert store.save_group(study_id, [_result("b", 0, 5.0), _result("a", 1, 9.0)], seconds=1.0) == 1
 
     runs = store.runs(study_id)
-    assert runs[["config", "repeat", "rmse"]].values.tolist() == [["a", 0, 1.0], ["a", 1, 2.0]]
-    assert store.study("s")["seconds"] == 1.0
+    assert runs[["config", "repeat", "rmse"]].values.tolist() == [["a", 0, 1.0], ["a", 1, 2.0], ["b", 0, 5.0]]
+    assert _count(store, "predictions") == _count(store, "diagnostics") == 3
+    assert store.study("s")["seconds"] == 2.0
+
+    assert store.save_group(study_id, [_result("a", 0, 3.0)], seconds=7.0) == 0  # all stored: nothing changes
+    assert store.study("s")["seconds"] == 2.0
+    assert len(store.runs(study_id)) == 3
     with pytest.raises(sqlite3.IntegrityError):  # enforced by the schema itself
         store.conn.execute(
             "INSERT INTO runs (config_id, repeat, seed, status, rmse, finished) "
             "SELECT id, 0, 1, 'done', 1.0, 0 FROM configs WHERE key = 'a'"
         )
+
+
+def test_a_group_is_not_stored_into_a_study_another_process_redefined(tmp_path):
+    path = tmp_path / "studies.db"
+    first, second = Store(path), Store(path)
+    study_id = first.open_study("s", "shampoo", SPEC, CONFIGS)  # first trains its first group ...
+    second.open_study("s", "shampoo", {**SPEC, "test_size": 6}, CONFIGS)  # ... and second redefines the empty study
+    with pytest.raises(InputError, match="study 's' was redefined .* by another process"):
+        first.save_group(study_id, [_result("a", 0, 1.0)], seconds=1.0)
+
+    assert _count(second, "runs") == 0
+    assert second.study("s")["spec"]["test_size"] == 6
+    first.close()
+    second.close()
+
+
+def test_a_changed_definition_names_the_parameter_that_differs(store):
+    study_id = store.open_study("s", "shampoo", SPEC, CONFIGS)
+    store.save_group(study_id, [_result("a", 0, 1.0)], seconds=1.0)
+    with pytest.raises(InputError) as info:
+        store.open_study("s", "shampoo", {**SPEC, "test_size": 6}, CONFIGS)
+    message = str(info.value)
+    assert "study 's' already exists in" in message and "studies.db" in message
+    assert "was defined with test_size=12; this run asks test_size=6" in message
+    assert "--name" in message and "\n" not in message
+
+    with pytest.raises(InputError, match="units=1 in configuration 2; this run asks units=2"):
+        configs = [SPEC["configs"][0], {"units": 2, "epochs": 10}]
+        store.open_study("s", "shampoo", {**SPEC, "configs": configs}, CONFIGS)
+    with pytest.raises(InputError, match="2 configurations; this run asks 1"):
+        store.open_study("s", "shampoo", {**SPEC, "configs": SPEC["configs"][:1]}, CONFIGS)
+    assert store.study("s")["spec"] == SPEC
+
+
+def test_other_data_under_the_same_name_names_both_fingerprints(store):
+    study_id = store.open_study("s", "sales.csv", SPEC, CONFIGS, fingerprint="a" * 64)
+    store.save_group(study_id, [_result("a", 0, 1.0)], seconds=1.0)
+    assert store.open_study("s", "sales.csv", SPEC, CONFIGS, fingerprint="a" * 64) == study_id
+    assert store.matching_study("s", "sales.csv", SPEC, "a" * 64) == study_id
+
+    expected = "sales.csv with data fingerprint aaaaaaaaaaaa; sales.csv now has fingerprint bbbbbbbbbbbb"
+    with pytest.raises(InputError, match=expected):
+        store.open_study("s", "sales.csv", SPEC, CONFIGS, fingerprint="b" * 64)
+    with pytest.raises(InputError, match=expected):  # the read-only check of a dry run says the same
+        store.matching_study("s", "sales.csv", SPEC, "b" * 64)
+    assert store.study("s")["fingerprint"] == "a" * 64
+
+
+def test_facts_are_stored_with_the_study_and_kept_on_resume(store):
+    facts = {"n": 36, "baselines": {"persistence": 136.761, "mean": None}}
+    study_id = store.open_study("s", "shampoo", SPEC, CONFIGS, fingerprint="f" * 64, facts=facts)
+    assert store.open_study("s", "shampoo", SPEC, CONFIGS, fingerprint="f" * 64, facts={"n": 1}) == study_id
+    row = store.study("s")
+    assert (row["fingerprint"], row["facts"]) == ("f" * 64, facts)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n", None])
+def test_a_study_name_without_visible_characters_is_refused(store, name):
+    with pytest.raises(InputError, match="study name needs at least one visible character"):
+        store.open_study(name, "shampoo", SPEC, CONFIGS)
+    assert _count(store, "studies") == 0
+
+
+def test_matching_study_reads_without_registering(store):
+    assert store.matching_study("s", "shampoo", SPEC) is None
+    assert _count(store, "studies") == 0
+    store.open_study("s", "shampoo", SPEC, CONFIGS)
+    assert store.matching_study("s", "shampoo", {**SPEC, "repeats": 5}) is None  # no runs yet: replaceable
 
 
 def test_studies_are_kept_apart_and_listed(store):

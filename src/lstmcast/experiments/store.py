@@ -2,29 +2,47 @@
 
 Every finished group is written in one transaction, so a killed process loses at most the group
 in flight and never leaves half a group behind; rerunning a study skips the runs already stored.
-Per-epoch diagnostics and test predictions are stored as one float array per run (a BLOB) rather
-than one row per epoch: a 6000-epoch run is then two rows, not 12,000, and reads back as numpy.
-``Store.diagnostics`` turns them into the tidy table (config, repeat, seed, epoch, split, rmse).
+Several processes may share one store: a study is registered atomically, a run another process
+committed first is not stored twice, and a study name keeps one definition and one data
+fingerprint. Per-epoch diagnostics and test predictions are stored as one float array per run (a
+BLOB) rather than one row per epoch: a 6000-epoch run is then two rows, not 12,000, and reads back
+as numpy. ``Store.diagnostics`` turns them into the tidy table (config, repeat, seed, epoch, split, rmse).
+
+A store file is stamped with ``APPLICATION_ID`` and its format ``SCHEMA_VERSION`` (SQLite's
+application_id and user_version), so a database of another program, a store of another format and
+a damaged file each give one ``StoreError`` naming the file and the problem.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from lstmcast.errors import InputError
 
+APPLICATION_ID = 0x6C737463  # "lstc": marks a file as an lstmcast store
+SCHEMA_VERSION = 2  # 1: before data fingerprints and stored facts (no stamp); 2: this one
+TABLES = ("studies", "configs", "runs", "diagnostics", "predictions")
+_V1_STUDY_COLUMNS = {"id", "name", "data", "spec", "created", "seconds"}
+
+# AUTOINCREMENT: a study id is never reused, so a process still holding the id of a study that
+# another process redefined cannot write into the new definition.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (
-    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL, spec TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, spec TEXT NOT NULL, facts TEXT NOT NULL,
     created REAL NOT NULL, seconds REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS configs (
-    id INTEGER PRIMARY KEY, study_id INTEGER NOT NULL REFERENCES studies(id), key TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, study_id INTEGER NOT NULL REFERENCES studies(id), key TEXT NOT NULL,
     params TEXT NOT NULL, position INTEGER NOT NULL, UNIQUE (study_id, key));
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, config_id INTEGER NOT NULL REFERENCES configs(id), repeat INTEGER NOT NULL,
@@ -35,102 +53,266 @@ CREATE TABLE IF NOT EXISTS diagnostics (
 CREATE TABLE IF NOT EXISTS predictions (
     run_id INTEGER PRIMARY KEY REFERENCES runs(id), test BLOB NOT NULL);
 """
+_FIX = "restore a backup or pass another --store path"
+
+
+class StoreError(InputError):
+    """A store file that cannot be used: unreadable, read-only, damaged, of another program or format."""
 
 
 def _blob(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype="<f8").tobytes()
 
 
-def _array(b: bytes) -> np.ndarray:
-    return np.frombuffer(b, dtype="<f8")
-
-
 class Store:
-    """A study database at ``path`` (created on first use).
+    """A study database at ``path`` (created on first use; ``read_only`` opens an existing one for reading).
 
         store = Store("lstmcast.db")
         store.list_studies()                 # DataFrame: name, data, configs, runs, created
     """
 
-    def __init__(self, path: str | Path = "lstmcast.db"):
+    def __init__(self, path: str | Path = "lstmcast.db", read_only: bool = False):
         self.path = Path(path)
-        try:
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # explicit transactions
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
-            self.conn.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{self.path} is not a usable lstmcast store ({exc}); choose another --store path") from None
+        self.read_only = read_only
+        self._names: dict[int, str] = {}  # study ids this connection registered -> names
+        self.conn = None
+        with self._guard("opening the store"):
+            self.conn = self._connect()
+            self._prepare()
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        memory = str(self.path) == ":memory:"
+        if self.path.is_dir():
+            raise self._error("it is a folder", "pass a file path")
+        if not memory and self.path.exists() and not self.read_only and not os.access(self.path, os.W_OK):
+            raise self._error("the file is read-only", "make it writable or pass another --store path")
+        if self.read_only and not memory:
+            if not self.path.exists():
+                raise self._error("there is no such file", "check the path")
+            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)  # explicit transactions
+
+    def _prepare(self) -> None:
+        """Check what the file holds (creating the tables in a new file) and set the journal mode."""
+        self.conn.execute("PRAGMA cell_size_check = ON")  # notice damaged pages early
+        app, version, tables = self._stamp()
+        if app == 0 and not tables and not self.read_only:
+            with self.transaction():  # a second process may create the same new file at once
+                app, version, tables = self._stamp()
+                if app == 0 and not tables:
+                    for statement in SCHEMA.split(";")[:-1]:  # executescript would commit the transaction
+                        self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    app, version, tables = APPLICATION_ID, SCHEMA_VERSION, set(TABLES)
+        self._check_stamp(app, version, tables)
+        if not self.read_only:
+            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
+
+    def _stamp(self) -> tuple[int, int, set[str]]:
+        app = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        return app, version, {r[0] for r in rows}
+
+    def _check_stamp(self, app: int, version: int, tables: set[str]) -> None:
+        if app == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise self._error(f"it was written by a newer lstmcast (store format {version}; this one reads "
+                                  f"{SCHEMA_VERSION})", "upgrade lstmcast or pass another --store path")
+            if version < SCHEMA_VERSION:  # no stamped format before 2 exists; migrations would go here
+                raise self._error(f"its store format {version} is unknown", _FIX)
+            missing = [t for t in TABLES if t not in tables]
+            if missing:
+                raise self._error(f"its tables {', '.join(missing)} are missing", _FIX)
+            return
+        if app == 0 and not tables:  # an empty database opened read-only
+            raise self._error("it holds no lstmcast tables (an empty database)", "pass the store a study was run in")
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(studies)")} if "studies" in tables else set()
+        if app == 0 and columns == _V1_STUDY_COLUMNS and tables <= set(TABLES):
+            raise self._error(
+                "it was written by an older lstmcast (store format 1, without data fingerprints or stored "
+                "baselines), which this version does not resume or show",
+                "pass a new --store path (the old file is left as it is)",
+            )
+        raise self._error(f"it is an SQLite database of another program (tables: {', '.join(sorted(tables)) or 'none'}"
+                          f"{f', application id {app}' if app else ''})", "pass another --store path")
+
+    def _error(self, problem: str, fix: str) -> StoreError:
+        return StoreError(f"{self.path} is not a usable lstmcast store: {problem}; {fix}")
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Turn SQLite's errors about the file into one StoreError naming the file, the problem and the fix."""
+        try:
+            yield
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # a caller's mistake, not the file's
+        except sqlite3.DatabaseError as exc:
+            raise self._classify(exc, doing) from None
+
+    def _classify(self, exc: sqlite3.DatabaseError, doing: str) -> StoreError:
+        code = getattr(exc, "sqlite_errorname", "") or ""
+        if code.startswith("SQLITE_READONLY"):
+            return self._error(f"the file is read-only ({exc}) while {doing}",
+                               "make it and its folder writable or pass another --store path")
+        if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return self._error(f"another process held it locked for over 30 s while {doing} ({exc})",
+                               "wait for that process or pass another --store path")
+        if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+            return self._error(f"the file is damaged or not an SQLite database ({exc}) while {doing}", _FIX)
+        if code.startswith("SQLITE_CANTOPEN"):
+            return self._error(f"the file cannot be opened ({exc})", "check the path and its permissions")
+        if code.startswith("SQLITE_FULL"):
+            return self._error(f"the disk is full ({exc}) while {doing}", "free space or pass another --store path")
+        return self._error(f"{exc} while {doing}", _FIX)
+
+    def _json(self, text: str | None, where: str):
+        """Return the JSON value of a stored text, or StoreError naming the row when it does not parse."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise self._error(f"{where} holds bad JSON ({exc})", _FIX) from None
+
+    def _array(self, blob: bytes, where: str) -> np.ndarray:
+        if not isinstance(blob, bytes) or len(blob) % 8:
+            raise self._error(f"{where} holds a damaged array ({type(blob).__name__} of length {len(blob)})", _FIX)
+        return np.frombuffer(blob, dtype="<f8")
 
     # ---- studies and configurations ----------------------------------------------------------
 
-    def open_study(self, name: str, data: str, spec: dict, configs: list[tuple[str, dict]]) -> int:
-        """Return the id of study ``name``, creating it with its configurations if new.
+    def open_study(self, name: str, data: str, spec: dict, configs: list[tuple[str, dict]], *,
+                   fingerprint: str = "", facts: dict | None = None) -> int:
+        """Return the id of study ``name``, registering it with its configurations if new.
 
-        A stored study with the same name but another definition is an error: results of two
-        different studies must never mix under one name.
+        Registration is one write transaction, so processes racing on a name agree on one
+        definition. A stored study of the same name with another data label, data ``fingerprint``
+        or ``spec`` is an InputError naming the difference: two studies' runs never mix under one
+        name. A definition with no finished run (its first group failed) may be replaced.
+        ``facts`` (JSON-able) is kept as the first registration wrote it.
         """
+        _check_name(name)
         spec_text = json.dumps(spec, sort_keys=True, default=str)
-        row = self.conn.execute("SELECT id, data, spec FROM studies WHERE name = ?", (name,)).fetchone()
-        if row is not None and (row[1] != data or row[2] != spec_text) and not self.done_runs(row[0]):
-            self._forget(row[0])  # a definition with no finished run (e.g. its first fit failed) may change
-            row = None
-        if row is not None:
-            if row[1] != data or row[2] != spec_text:
-                raise InputError(
-                    f"study {name!r} already exists in {self.path} with another definition; "
-                    "choose a new --name or another --store"
+        with self._guard(f"registering study {name!r}"), self.transaction():
+            row = self.conn.execute("SELECT id, data, fingerprint, spec FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is not None and (row[1], row[2], row[3]) != (data, fingerprint, spec_text):
+                if self._has_runs(row[0]):
+                    raise InputError(self._conflict(name, row[1:], (data, fingerprint, spec_text)))
+                self._forget(row[0])  # a definition with no finished run (e.g. its first fit failed) may change
+                row = None
+            if row is None:
+                cur = self.conn.execute(
+                    "INSERT INTO studies (name, data, fingerprint, spec, facts, created) VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, data, fingerprint, spec_text, json.dumps(facts or {}, default=str), time.time()),
                 )
-            return row[0]
-        with self.transaction():
-            cur = self.conn.execute(
-                "INSERT INTO studies (name, data, spec, created) VALUES (?, ?, ?, ?)", (name, data, spec_text, time.time())
-            )
-            study_id = cur.lastrowid
-            self.conn.executemany(
-                "INSERT INTO configs (study_id, key, params, position) VALUES (?, ?, ?, ?)",
-                [(study_id, key, json.dumps(params, default=str), i) for i, (key, params) in enumerate(configs)],
-            )
-        return study_id
+                row = (cur.lastrowid,)
+                self.conn.executemany(
+                    "INSERT INTO configs (study_id, key, params, position) VALUES (?, ?, ?, ?)",
+                    [(row[0], key, json.dumps(params, default=str), i) for i, (key, params) in enumerate(configs)],
+                )
+        self._names[row[0]] = name
+        return row[0]
+
+    def matching_study(self, name: str, data: str, spec: dict, fingerprint: str = "") -> int | None:
+        """Return the id of study ``name`` when it is stored with this definition; None when absent or replaceable.
+
+        Reads only (a dry run must not register a study); a conflicting definition that has
+        finished runs raises the InputError ``open_study`` would.
+        """
+        _check_name(name)
+        spec_text = json.dumps(spec, sort_keys=True, default=str)
+        with self._guard(f"reading study {name!r}"):
+            row = self.conn.execute("SELECT id, data, fingerprint, spec FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            if (row[1], row[2], row[3]) == (data, fingerprint, spec_text):
+                return row[0]
+            if self._has_runs(row[0]):
+                raise InputError(self._conflict(name, row[1:], (data, fingerprint, spec_text)))
+            return None
+
+    def _conflict(self, name: str, stored: tuple, asked: tuple) -> str:
+        """Return the message for a study name stored with another data label, data fingerprint or spec."""
+        (data0, fp0, spec0), (data1, fp1, spec1) = stored, asked
+        if data0 != data1:
+            return (f"study {name!r} already exists in {self.path} with another definition: it was run on "
+                    f"{data0}; this run asks {data1}; choose another --name")
+        if fp0 != fp1:
+            return (f"study {name!r} in {self.path} was run on {data0} with data fingerprint {fp0[:12] or 'none'}; "
+                    f"{data1} now has fingerprint {fp1[:12] or 'none'}: the data changed, and resuming would mix "
+                    "runs of different data; restore the data or choose another --name")
+        was, asks = _spec_difference(self._json(spec0, f"study {name!r}"), json.loads(spec1))
+        return (f"study {name!r} already exists in {self.path} with another definition: it was defined with "
+                f"{was}; this run asks {asks}; choose another --name")
 
     def _forget(self, study_id: int) -> None:
-        with self.transaction():
-            self.conn.execute("DELETE FROM configs WHERE study_id = ?", (study_id,))
-            self.conn.execute("DELETE FROM studies WHERE id = ?", (study_id,))
+        """Delete a study without runs and its configurations (inside the caller's transaction)."""
+        self.conn.execute("DELETE FROM configs WHERE study_id = ?", (study_id,))
+        self.conn.execute("DELETE FROM studies WHERE id = ?", (study_id,))
+
+    def _has_runs(self, study_id: int) -> bool:
+        return self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?)",
+            (study_id,),
+        ).fetchone()[0] == 1
 
     def find_study(self, name: str) -> dict | None:
         """Return a stored study's row (see ``study``), or None when there is none of that name."""
-        try:
-            return self.study(name)
-        except InputError:
-            return None
+        with self._guard(f"reading study {name!r}"):
+            if self.conn.execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone() is None:
+                return None
+        return self.study(name)
 
     def done_runs(self, study_id: int) -> set[tuple[str, int]]:
         """Return the (config key, repeat) pairs already finished in a study."""
-        rows = self.conn.execute(
-            "SELECT c.key, r.repeat FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?", (study_id,)
-        )
+        with self._guard("reading finished runs"):
+            rows = self.conn.execute(
+                "SELECT c.key, r.repeat FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?",
+                (study_id,),
+            ).fetchall()
         return {(k, rep) for k, rep in rows}
 
     def transaction(self):
         return _Transaction(self.conn)
 
-    def save_group(self, study_id: int, results: list[dict], seconds: float) -> None:
-        """Write every run of a finished group in one transaction.
+    def save_group(self, study_id: int, results: list[dict], seconds: float) -> int:
+        """Write the runs of a finished group in one transaction; return how many were new.
 
         Each result: config_key, repeat, seed, rmse, metrics (dict), and optionally
-        diagnostics (train, test arrays per epoch) and predictions (test array).
+        diagnostics (train, test arrays per epoch) and predictions (test array). A run that is
+        already stored (another process sharing the store committed it first) is left as it is:
+        runs are deterministic, so both copies are the same. ``seconds`` is added to the study's
+        training time when at least one run is new.
         """
-        ids = dict(self.conn.execute("SELECT key, id FROM configs WHERE study_id = ?", (study_id,)).fetchall())
-        now = time.time()
-        with self.transaction():
+        keys = [(r["config_key"], r["repeat"]) for r in results]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise ValueError(f"run {dup} appears twice in one group")
+        name = self._names.get(study_id, f"#{study_id}")
+        with self._guard(f"saving runs of study {name!r}"), self.transaction():
+            if self.conn.execute("SELECT 1 FROM studies WHERE id = ?", (study_id,)).fetchone() is None:
+                raise InputError(
+                    f"study {name!r} was redefined or deleted in {self.path} by another process while this one "
+                    "was training; its runs were not stored; run it again under another --name"
+                )
+            ids = dict(self.conn.execute("SELECT key, id FROM configs WHERE study_id = ?", (study_id,)).fetchall())
+            done = self.done_runs(study_id)
+            now, new = time.time(), 0
             for r in results:
+                config_id = ids[r["config_key"]]
+                if (r["config_key"], r["repeat"]) in done:
+                    continue
                 cur = self.conn.execute(
-                    "INSERT INTO runs (config_id, repeat, seed, status, rmse, metrics, finished) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (ids[r["config_key"]], r["repeat"], r["seed"], r.get("status", "done"), r["rmse"],
+                    "INSERT INTO runs (config_id, repeat, seed, status, rmse, metrics, finished) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (config_id, r["repeat"], r["seed"], r.get("status", "done"), r["rmse"],
                      json.dumps(r.get("metrics", {})), now),
                 )
                 if r.get("diagnostics") is not None:
@@ -138,56 +320,73 @@ class Store:
                     self.conn.execute("INSERT INTO diagnostics VALUES (?, ?, ?)", (cur.lastrowid, _blob(train), _blob(test)))
                 if r.get("predictions") is not None:
                     self.conn.execute("INSERT INTO predictions VALUES (?, ?)", (cur.lastrowid, _blob(r["predictions"])))
-            self.conn.execute("UPDATE studies SET seconds = seconds + ? WHERE id = ?", (seconds, study_id))
+                new += 1
+            if new:
+                self.conn.execute("UPDATE studies SET seconds = seconds + ? WHERE id = ?", (seconds, study_id))
+        return new
 
     # ---- reading -----------------------------------------------------------------------------
 
     def study(self, name: str) -> dict:
-        """Return a stored study's row (id, name, data, spec, created, seconds); InputError if absent."""
-        row = self.conn.execute("SELECT id, name, data, spec, created, seconds FROM studies WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = [r[0] for r in self.conn.execute("SELECT name FROM studies ORDER BY created")]
-            raise InputError(f"no study named {name!r} in {self.path}; stored studies: {', '.join(known) or 'none'}")
-        return {"id": row[0], "name": row[1], "data": row[2], "spec": json.loads(row[3]), "created": row[4], "seconds": row[5]}
+        """Return a stored study's row (id, name, data, fingerprint, spec, facts, created, seconds); InputError if absent."""
+        with self._guard(f"reading study {name!r}"):
+            row = self.conn.execute(
+                "SELECT id, name, data, fingerprint, spec, facts, created, seconds FROM studies WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                known = [r[0] for r in self.conn.execute("SELECT name FROM studies ORDER BY created")]
+                raise InputError(f"no study named {name!r} in {self.path}; stored studies: {', '.join(known) or 'none'}")
+        where = f"study {name!r}"
+        return {"id": row[0], "name": row[1], "data": row[2], "fingerprint": row[3],
+                "spec": self._json(row[4], f"the definition of {where}"),
+                "facts": self._json(row[5], f"the stored facts of {where}"), "created": row[6], "seconds": row[7]}
 
     def list_studies(self) -> pd.DataFrame:
         """Return one row per study: name, data, configurations, finished runs, seconds, created."""
-        rows = self.conn.execute(
-            """SELECT s.name, s.data, (SELECT COUNT(*) FROM configs c WHERE c.study_id = s.id),
-                      (SELECT COUNT(*) FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = s.id),
-                      s.seconds, s.created FROM studies s ORDER BY s.created"""
-        ).fetchall()
+        with self._guard("listing studies"):
+            rows = self.conn.execute(
+                """SELECT s.name, s.data, (SELECT COUNT(*) FROM configs c WHERE c.study_id = s.id),
+                          (SELECT COUNT(*) FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = s.id),
+                          s.seconds, s.created FROM studies s ORDER BY s.created"""
+            ).fetchall()
         frame = pd.DataFrame(rows, columns=["name", "data", "configs", "runs", "seconds", "created"])
         frame["created"] = pd.to_datetime(frame["created"], unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
         return frame
 
     def configs(self, study_id: int) -> list[tuple[str, dict]]:
         """Return a study's (key, params) in definition order."""
-        rows = self.conn.execute("SELECT key, params FROM configs WHERE study_id = ? ORDER BY position", (study_id,))
-        return [(k, json.loads(p)) for k, p in rows]
+        with self._guard("reading configurations"):
+            rows = self.conn.execute(
+                "SELECT id, key, params FROM configs WHERE study_id = ? ORDER BY position", (study_id,)
+            ).fetchall()
+        return [(k, self._json(p, f"configuration row {i}")) for i, k, p in rows]
 
     def runs(self, study_id: int) -> pd.DataFrame:
         """Return the tidy run table: config key, repeat, seed, status, rmse and the other metrics."""
-        rows = self.conn.execute(
-            """SELECT c.key, r.repeat, r.seed, r.status, r.rmse, r.metrics FROM runs r
-               JOIN configs c ON r.config_id = c.id WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
-            (study_id,),
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=["config", "repeat", "seed", "status", "rmse", "metrics"])
-        frame["metrics"] = frame["metrics"].map(json.loads)
+        with self._guard("reading runs"):
+            rows = self.conn.execute(
+                """SELECT c.key, r.repeat, r.seed, r.status, r.rmse, r.metrics, r.id FROM runs r
+                   JOIN configs c ON r.config_id = c.id WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
+                (study_id,),
+            ).fetchall()
+        columns = ["config", "repeat", "seed", "status", "rmse", "metrics"]
+        frame = pd.DataFrame([row[:6] for row in rows], columns=columns)
+        frame["metrics"] = [self._json(row[5], f"run row {row[6]}") for row in rows]
         return frame
 
     def diagnostics(self, study_id: int) -> pd.DataFrame:
         """Return per-epoch train/test RMSE as a tidy table: config, repeat, seed, epoch, split, rmse."""
-        rows = self.conn.execute(
-            """SELECT c.key, r.repeat, r.seed, d.train, d.test FROM diagnostics d JOIN runs r ON d.run_id = r.id
-               JOIN configs c ON r.config_id = c.id WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
-            (study_id,),
-        ).fetchall()
+        with self._guard("reading diagnostics"):
+            rows = self.conn.execute(
+                """SELECT c.key, r.repeat, r.seed, d.train, d.test, r.id FROM diagnostics d
+                   JOIN runs r ON d.run_id = r.id JOIN configs c ON r.config_id = c.id
+                   WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
+                (study_id,),
+            ).fetchall()
         parts = []
-        for key, rep, seed, train, test in rows:
+        for key, rep, seed, train, test, run_id in rows:
             for split, blob in (("train", train), ("test", test)):
-                values = _array(blob)
+                values = self._array(blob, f"the {split} diagnostics of run row {run_id}")
                 parts.append(pd.DataFrame({"config": key, "repeat": rep, "seed": seed,
                                            "epoch": np.arange(1, len(values) + 1), "split": split, "rmse": values}))
         cols = ["config", "repeat", "seed", "epoch", "split", "rmse"]
@@ -195,12 +394,38 @@ class Store:
 
     def predictions(self, study_id: int) -> dict[tuple[str, int], np.ndarray]:
         """Return each run's test predictions keyed by (config key, repeat)."""
-        rows = self.conn.execute(
-            """SELECT c.key, r.repeat, p.test FROM predictions p JOIN runs r ON p.run_id = r.id
-               JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?""",
-            (study_id,),
-        )
-        return {(k, rep): _array(b) for k, rep, b in rows}
+        with self._guard("reading predictions"):
+            rows = self.conn.execute(
+                """SELECT c.key, r.repeat, p.test, r.id FROM predictions p JOIN runs r ON p.run_id = r.id
+                   JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?""",
+                (study_id,),
+            ).fetchall()
+        return {(k, rep): self._array(b, f"the predictions of run row {i}") for k, rep, b, i in rows}
+
+
+def _check_name(name) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"a study name needs at least one visible character; got {name!r}")
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _spec_difference(stored: dict, asked: dict) -> tuple[str, str]:
+    """Return (what the stored spec says, what the asked spec says) for the first parameters that differ."""
+    if stored.get("configs") != asked.get("configs"):
+        old, new = stored.get("configs") or [], asked.get("configs") or []
+        if len(old) != len(new):
+            return f"{len(old)} configurations", f"{len(new)}"
+        i = next(i for i, (a, b) in enumerate(zip(old, new)) if a != b)
+        keys = sorted(k for k in set(old[i]) | set(new[i]) if old[i].get(k, "unset") != new[i].get(k, "unset"))
+        show = lambda c: ", ".join(f"{k}={_short(c.get(k, 'unset'))}" for k in keys)  # noqa: E731
+        return f"{show(old[i])} in configuration {i + 1}", show(new[i])
+    keys = sorted(k for k in set(stored) | set(asked) if stored.get(k) != asked.get(k))
+    return (", ".join(f"{k}={_short(stored.get(k))}" for k in keys),
+            ", ".join(f"{k}={_short(asked.get(k))}" for k in keys))
 
 
 class _Transaction:
@@ -213,5 +438,8 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:  # SQLite may already have rolled back after some errors
+            self.conn.execute("ROLLBACK")
         return False

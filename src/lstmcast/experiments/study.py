@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,11 +23,12 @@ import pandas as pd
 from lstmcast.data.io import load_data
 from lstmcast.data.validate import check_int
 from lstmcast.errors import InputError
-from lstmcast.evaluation.baselines import Persistence
+from lstmcast.data.timeindex import season_length
+from lstmcast.evaluation.baselines import BASELINES
 from lstmcast.evaluation.split import resolve_test_size
 from lstmcast.evaluation.walk_forward import target_series, walk_forward
 from lstmcast.experiments.plan import FORECASTER_PARAMS, Group, Plan, canonical, make_plan
-from lstmcast.experiments.store import Store
+from lstmcast.experiments.store import Store, StoreError
 from lstmcast.forecaster import Forecaster
 
 
@@ -88,7 +88,10 @@ class Study:
 
     @property
     def study_name(self) -> str:
-        if self.name:
+        """Return the study's name: ``name``, or the data label joined with the grid's parameter names."""
+        if self.name is not None:
+            if not isinstance(self.name, str) or not self.name.strip():
+                raise InputError(f"a study name needs at least one visible character; got name={self.name!r}")
             return self.name
         label = self.data if isinstance(self.data, str) else "data"
         return f"{label}-" + "-".join(self.grid) if self.grid else f"{label}-study"
@@ -106,18 +109,13 @@ class Study:
         """Return the execution plan, leaving out runs already finished in ``store``."""
         check_int(self.repeats, "repeats", 1)
         configs = self.config_list()
-        self._check_against(self.series())
+        y = self.series()
+        self._check_against(y)
         done: set = set()
         if store is not None:  # read-only: a dry run must not register the study
-            stored = store.find_study(self.study_name)
-            if stored is not None:
-                if stored["spec"] == json.loads(json.dumps(self.spec(), default=str)):
-                    done = store.done_runs(stored["id"])
-                elif store.done_runs(stored["id"]):
-                    raise InputError(
-                        f"study {self.study_name!r} already exists in {store.path} with another definition; "
-                        "choose a new --name or another --store"
-                    )
+            study_id = store.matching_study(self.study_name, _data_label(self.data, y), self.spec(), fingerprint(y))
+            if study_id is not None:
+                done = store.done_runs(study_id)
         return make_plan(self.study_name, configs, self.repeats, done)
 
     def _check_against(self, y) -> int:
@@ -129,14 +127,25 @@ class Study:
             f.check_data(len(y) - test, what=f"the training part (all but the last {test})")
         return test
 
-    def _open(self, store: Store, y) -> int:
-        if isinstance(self.data, str):
-            data_label = self.data
-        else:  # in-memory data: identified by its content, so two series never mix under one name
-            digest = hashlib.sha256(pd.util.hash_pandas_object(y, index=True).to_numpy().tobytes()).hexdigest()
-            data_label = f"pandas:{len(y)}:{digest[:16]}"
+    def facts(self, y, test: int) -> "DataFacts":
+        """Return what ``show`` prints about the data: label, fingerprint, sizes, season and baseline RMSEs."""
+        scored = target_series(Forecaster(**_forecaster_params(self.config_list()[0])), y)
+        m = season_length(scored.index)
+        baselines = {}
+        for name, kind in BASELINES.items():
+            if name == "seasonal-naive" and m == 1:
+                continue  # no season: it would be persistence again
+            baseline = kind(m=m) if name == "seasonal-naive" else kind()
+            try:
+                baselines[name] = float(walk_forward(baseline, scored, test, baselines=(), m=m).rmse)
+            except InputError:  # too short for this baseline (e.g. less than a season of training data)
+                baselines[name] = None
+        return DataFacts(_data_label(self.data, y), fingerprint(y), len(y), test, m if m > 1 else None, baselines)
+
+    def _open(self, store: Store, facts: "DataFacts") -> int:
         configs = [(canonical(c), c) for c in self.config_list()]
-        return store.open_study(self.study_name, data_label, self.spec(), configs)
+        return store.open_study(self.study_name, facts.data, self.spec(), configs,
+                                fingerprint=facts.fingerprint, facts=asdict(facts))
 
     def run(self, store: Store | None = None, progress=None) -> "StudyResult":
         """Run every unfinished group, committing each to ``store`` as it finishes; return the results.
@@ -146,20 +155,26 @@ class Study:
         """
         check_int(self.repeats, "repeats", 1)
         store = store if store is not None else Store(":memory:")
+        name = self.study_name
         y = self.series()
         test = self._check_against(y)
-        study_id = self._open(store, y)
-        plan = make_plan(self.study_name, self.config_list(), self.repeats, store.done_runs(study_id))
+        study_id = self._open(store, self.facts(y, test))
+        plan = make_plan(name, self.config_list(), self.repeats, store.done_runs(study_id))
         if progress is not None:
             progress.total = sum(g.epochs for g in plan.groups)
             progress.refresh()
         for i, group in enumerate(plan.groups):
             if progress is not None and hasattr(progress, "set_description"):
                 progress.set_description(f"group {i + 1}/{len(plan.groups)} ({len(group.members)} members)")
+            if i and _runs_of(group) <= store.done_runs(study_id):
+                # another process sharing the store finished this group meanwhile
+                if progress is not None:
+                    progress.update(group.epochs)
+                continue
             t0 = time.perf_counter()
             results = run_group(group, y, test, self.diagnostics, self.keep_predictions, progress)
             store.save_group(study_id, results, time.perf_counter() - t0)
-        return StudyResult.load(store, self.study_name)  # seconds: all training time stored for the study
+        return StudyResult.load(store, name)  # seconds: all training time stored for the study
 
 
 def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: bool, progress=None) -> list[dict]:
@@ -211,27 +226,68 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
     return results
 
 
+@dataclass(frozen=True)
+class DataFacts:
+    """What a study's data was when the study was registered: everything ``show`` prints about it.
+
+    ``baselines`` maps each baseline (persistence, seasonal-naive when the index has a season,
+    mean, drift) to its walk-forward RMSE on the study's test split, or None when the training
+    part is too short for it. ``fingerprint`` is ``fingerprint(y)`` of the loaded data.
+    """
+
+    data: str
+    fingerprint: str
+    n: int
+    test_size: int
+    season_length: int | None
+    baselines: dict[str, float | None]
+
+
 @dataclass
 class StudyResult:
-    """A stored study's runs, read back from the store: summaries need no recomputation."""
+    """A stored study's runs and data facts, read back from the store: nothing is recomputed or reloaded."""
 
     name: str
     data: str
     configs: list[tuple[str, dict]]
     runs: pd.DataFrame
-    persistence: float | None
     seconds: float
     store: Store
     study_id: int
+    repeats: int
+    facts: DataFacts | None = None  # None for a study registered without them (Store.open_study alone)
 
     @classmethod
     def load(cls, store: Store, name: str) -> "StudyResult":
-        """Return the results of study ``name`` in ``store``."""
+        """Return the results of study ``name`` in ``store``, without reading its data source."""
         row = store.study(name)
-        spec = row["spec"]
-        persistence = _persistence_rmse(row["data"], spec)
-        return cls(name, row["data"], store.configs(row["id"]), store.runs(row["id"]), persistence,
-                   row["seconds"], store, row["id"])
+        try:
+            facts = DataFacts(**row["facts"]) if row["facts"] else None
+        except TypeError as exc:
+            raise StoreError(f"{store.path} is not a usable lstmcast store: the stored facts of study {name!r} "
+                             f"do not fit ({exc}); restore a backup or pass another --store path") from None
+        return cls(name, row["data"], store.configs(row["id"]), store.runs(row["id"]), row["seconds"], store,
+                   row["id"], int(row["spec"].get("repeats", 0)), facts)
+
+    @property
+    def persistence(self) -> float | None:
+        """Return persistence's test RMSE on the study's split, as stored when the study was registered."""
+        return self.facts.baselines.get("persistence") if self.facts else None
+
+    @property
+    def planned_runs(self) -> int:
+        """Return the runs the study defines: configurations x repeats."""
+        return len(self.configs) * self.repeats
+
+    @property
+    def missing_runs(self) -> int:
+        """Return how many planned runs are not stored (a killed or still running study)."""
+        return self.planned_runs - len(self.runs)
+
+    @property
+    def complete(self) -> bool:
+        """Return whether every planned run is stored."""
+        return self.missing_runs == 0
 
     def varying(self) -> list[str]:
         """Return the parameters that differ between configurations (the table's labels)."""
@@ -284,21 +340,40 @@ class StudyResult:
             configs.append({"params": params, "rmse": {k: _num(v) for k, v in stats.items()}})
         best = self.best()
         label = best[0] if best else None
+        baselines = dict(self.facts.baselines) if self.facts else {"persistence": None}
         return {"data": self.data, "study": self.name, "configs": configs, "best": label,
-                "baselines": {"persistence": self.persistence}, "seconds": self.seconds}
+                "baselines": baselines, "seconds": self.seconds}
 
 
 def _num(v):
     return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
 
 
-def _persistence_rmse(data: str, spec: dict) -> float | None:
-    """Return persistence's walk-forward RMSE on the study's data and split (None for in-memory data)."""
-    if data.startswith("pandas:"):
-        return None
-    y = load_data(data, column=spec.get("column"), date_column=spec.get("date_column"))
-    scored = target_series(Forecaster(**_forecaster_params(spec["configs"][0])), y)
-    return float(walk_forward(Persistence(), scored, spec["test_size"], baselines=()).rmse)
+def fingerprint(y: pd.Series | pd.DataFrame) -> str:
+    """Return the SHA-256 (hex) of the data's float64 values, index labels and column names.
+
+    Stored with a study, it tells whether the data a study resumes on is the data it began on,
+    whatever the source (a CSV rewritten in place keeps its path, not its fingerprint).
+    """
+    digest = hashlib.sha256()
+    names = list(y.columns) if isinstance(y, pd.DataFrame) else [y.name]
+    for part in (names, [str(label) for label in y.index]):
+        digest.update("\x1f".join(map(str, part)).encode("utf-8") + b"\x1e")
+    digest.update(np.ascontiguousarray(y.to_numpy(dtype=np.float64), dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def _data_label(data, y) -> str:
+    """Return the stored label of the data: its name or path, or for in-memory data its length and a content hash."""
+    if isinstance(data, str):
+        return data
+    # in-memory data: identified by its content, so two series never mix under one name
+    digest = hashlib.sha256(pd.util.hash_pandas_object(y, index=True).to_numpy().tobytes()).hexdigest()
+    return f"pandas:{len(y)}:{digest[:16]}"
+
+
+def _runs_of(group: Group) -> set[tuple[str, int]]:
+    return {(run.config_key, run.repeat) for member in group.members for run in member.runs}
 
 
 def _forecaster_params(config: dict) -> dict:
