@@ -11,12 +11,17 @@ from lstmcast.errors import InputError
 from lstmcast.evaluation.metrics import (
     METRICS,
     UndefinedMetricError,
+    check_levels,
+    coverage,
+    level_label,
     mae,
     mape,
     mase,
+    mean_width,
     rmse,
     score_all,
     smape,
+    winkler,
 )
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -123,3 +128,56 @@ def test_score_all_reports_undefined_metrics_as_none():
 def test_score_all_still_raises_on_bad_shapes():
     with pytest.raises(InputError, match="shape"):
         score_all([1.0, 2.0], [1.0], y_train=[1.0, 2.0])
+
+
+# --- interval metrics ---------------------------------------------------------------------------
+# y inside, above by 3, below by 1; every interval 2 wide
+Y, LOW, UP = [1.0, 5.0, 3.0], [0.0, 0.0, 4.0], [2.0, 2.0, 6.0]
+
+
+def test_interval_metrics_hand_checked():
+    assert coverage(Y, LOW, UP) == pytest.approx(100 / 3)
+    assert mean_width(LOW, UP) == pytest.approx(2.0)
+    # alpha = 0.2 at 80%: penalties 2/0.2 * 3 and 2/0.2 * 1 on top of the widths
+    assert winkler(Y, LOW, UP, 80) == pytest.approx((2 + 32 + 12) / 3)
+    # at 50% the penalty factor is 4
+    assert winkler(Y, LOW, UP, 50) == pytest.approx((2 + 14 + 6) / 3)
+
+
+def test_bounds_count_as_inside():
+    assert coverage([0.0, 2.0], [0.0, 0.0], [2.0, 2.0]) == 100.0
+    assert winkler([0.0, 2.0], [0.0, 0.0], [2.0, 2.0], 95) == pytest.approx(2.0)
+
+
+def test_interval_metrics_score_each_member():
+    lower = np.array([LOW, [0.0, 4.0, 2.0]])
+    upper = np.array([UP, [2.0, 6.0, 4.0]])
+    np.testing.assert_allclose(coverage(Y, lower, upper), [100 / 3, 100.0])
+    np.testing.assert_allclose(mean_width(lower, upper), [2.0, 2.0])
+    np.testing.assert_allclose(winkler(Y, lower, upper, 80), [46 / 3, 2.0])
+
+
+def test_crossed_or_mismatched_bounds_are_input_errors():
+    with pytest.raises(InputError, match="lower is above upper at 1 position"):
+        coverage([1.0, 2.0], [0.0, 3.0], [2.0, 2.5])
+    with pytest.raises(InputError, match=r"shape \(3,\) or \(members, 3\)"):
+        coverage(Y, [0.0, 0.0], [2.0, 2.0])
+    with pytest.raises(InputError, match="same non-empty shape"):
+        mean_width([0.0, 1.0], [2.0])
+
+
+@pytest.mark.parametrize("level", [0, 100, -5, 150, "80", True, None, [80, 100]])
+def test_levels_outside_0_100_are_input_errors(level):
+    with pytest.raises(InputError, match="level"):
+        check_levels(level)
+
+
+def test_check_levels_sorts_deduplicates_and_keeps_integers():
+    assert check_levels([95, 80.0, 95]) == (80, 95)
+    assert all(type(v) is int for v in check_levels([95, 80.0]))
+    assert check_levels(97.5) == (97.5,)
+    assert [level_label(v) for v in check_levels([97.5, 80])] == ["80", "97.5"]
+    with pytest.raises(InputError, match="empty"):
+        check_levels([])
+    with pytest.raises(InputError, match="level"):
+        winkler(Y, LOW, UP, 100)
