@@ -112,6 +112,10 @@ class Store:
                     app, version, tables = APPLICATION_ID, SCHEMA_VERSION, set(TABLES)
         self._check_stamp(app, version, tables)
         if not self.read_only:
+            # before a study trains for hours into it: a damaged file is found now, not at the first commit
+            problems = [" ".join(r[0].split()) for r in self.conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                raise self._error(f"the file is damaged (SQLite's check: {'; '.join(problems)})", _FIX)
             if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
