@@ -268,3 +268,156 @@ def test_a_non_estimator_forecaster_is_copied_not_touched(tiny):
 def test_seasonal_naive_uses_the_season_length_m(tiny):
     result = walk_forward(SeasonalNaive(m=3), tiny, 3, m=3, baselines=("seasonal-naive",))
     assert result.predictions.tolist() == result.baseline_predictions["seasonal-naive"].tolist() == [1.0, 2.0, 4.0]
+
+
+# --- multi-horizon walk-forward -------------------------------------------------------------------
+LOG: list[tuple[str, int]] = []
+
+
+class HistorySpy(BaseEstimator):
+    """Persistence over the protocol's forecast(horizon, y=): logs fits and forecast origins in LOG."""
+
+    def fit(self, y):
+        LOG.append(("fit", len(y)))
+        return self
+
+    def forecast(self, horizon, y=None):
+        LOG.append(("forecast", len(y)))
+        return pd.Series(np.full(horizon, y.iloc[-1]))
+
+
+@pytest.fixture
+def ramp():
+    return pd.Series(np.arange(20.0) ** 1.5, index=pd.period_range("2000-01", periods=20, freq="M"), name="y")
+
+
+def test_origins_advance_by_stride_and_the_last_keep_the_steps_that_fit(ramp):
+    result = walk_forward(Persistence(), ramp, 8, horizon=3, stride=2, baselines=())
+    folds = result.folds
+    assert list(folds.columns) == ["origin", "step", "time", "actual", "forecast"]
+    assert folds.groupby("origin")["step"].max().to_dict() == {12: 3, 14: 3, 16: 3, 18: 2}
+    position = folds["origin"] + folds["step"] - 1
+    assert (folds["time"] == ramp.index[position]).all()
+    np.testing.assert_allclose(folds["actual"], ramp.to_numpy()[position])
+    np.testing.assert_allclose(folds["forecast"], ramp.to_numpy()[folds["origin"] - 1])  # persistence
+    assert (result.horizon, result.stride) == (3, 2)
+
+
+def test_hand_checked_persistence_by_step(tiny):
+    # origins 3, 4, 5 forecast 4, 7, 11: step-1 errors 3, 4, 5; step-2 errors 7, 9
+    result = walk_forward(Persistence(), tiny, 3, horizon=2, baselines=())
+    by_step = result.by_step
+    assert by_step.index.tolist() == [1, 2] and by_step["n"].tolist() == [3, 2]
+    np.testing.assert_allclose(by_step["rmse"], [np.sqrt(50 / 3), np.sqrt(65)])
+    np.testing.assert_allclose(by_step["mae"], [4.0, 8.0])
+    assert result.rmse == pytest.approx(6.0)  # every forecast pooled: sqrt(180 / 5)
+    assert result.predictions.tolist() == [4.0, 7.0, 11.0]  # the shortest lead per test time
+
+
+def test_a_stride_longer_than_the_horizon_leaves_gaps(ramp):
+    result = walk_forward(Persistence(), ramp, 8, horizon=1, stride=3, baselines=())
+    assert result.folds["origin"].tolist() == [12, 15, 18]
+    assert result.predictions.isna().tolist() == [False, True, True, False, True, True, False, True]
+
+
+def test_refit_fits_a_fresh_clone_every_k_origins_on_the_expanding_history(ramp):
+    LOG.clear()
+    walk_forward(HistorySpy(), ramp, 8, horizon=2, stride=2, refit=2, baselines=())
+    assert LOG == [
+        ("fit", 12), ("forecast", 12), ("forecast", 14), ("fit", 16), ("forecast", 16), ("forecast", 18),
+    ]
+    LOG.clear()
+    walk_forward(HistorySpy(), ramp, 8, horizon=2, stride=3, baselines=())
+    assert LOG == [("fit", 12), ("forecast", 12), ("forecast", 15), ("forecast", 18)]
+
+
+def test_baselines_run_through_the_same_folds(ramp):
+    result = walk_forward(Persistence(), ramp, 8, horizon=3, stride=2, baselines=("persistence", "drift"))
+    pd.testing.assert_frame_equal(result.baseline_folds["persistence"], result.folds)
+    assert result.baselines["persistence"] == result.metrics
+    drift = result.baseline_folds["drift"]
+    assert drift[["origin", "step"]].equals(result.folds[["origin", "step"]])
+    history = ramp.to_numpy()
+    slope = (history[drift["origin"] - 1] - history[0]) / (drift["origin"] - 1)  # from each origin's history
+    np.testing.assert_allclose(drift["forecast"], history[drift["origin"] - 1] + slope * drift["step"])
+    assert result.baseline_by_step["drift"]["n"].tolist() == [4, 4, 3]
+
+
+def test_horizon_one_stride_one_is_the_one_step_scheme_with_a_folds_table(shampoo):
+    result = walk_forward(Drift(), shampoo, 12, baselines=("mean",))
+    np.testing.assert_allclose(result.folds["forecast"], result.predictions)
+    assert result.folds["origin"].tolist() == list(range(24, 36)) and set(result.folds["step"]) == {1}
+    assert result.by_step.loc[1, "rmse"] == pytest.approx(result.rmse)
+    assert result.intervals == {} and result.levels == ()
+
+
+def test_levels_add_bounds_coverage_width_and_winkler(tiny):
+    result = walk_forward(Persistence(), tiny, 3, horizon=2, level=[95, 80], baselines=("drift",))
+    assert list(result.folds.columns)[4:] == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert list(result.by_step.columns) == [
+        "n", "rmse", "mae", "coverage_80", "width_80", "winkler_80", "coverage_95", "width_95", "winkler_95",
+    ]
+    assert list(result.intervals) == [80, 95] and result.levels == (80, 95)
+    folds = result.folds
+    inside = (folds["actual"] >= folds["lower_80"]) & (folds["actual"] <= folds["upper_80"])
+    assert result.intervals[80]["coverage"] == pytest.approx(100 * inside.mean())
+    assert result.intervals[80]["width"] == pytest.approx((folds["upper_80"] - folds["lower_80"]).mean())
+    assert result.intervals[95]["width"] > result.intervals[80]["width"]
+    assert "lower_95" in result.baseline_folds["drift"]
+
+
+def test_persistence_intervals_cover_a_random_walk_near_nominal():
+    rng = np.random.default_rng(11)
+    walk = pd.Series(np.cumsum(rng.normal(size=500)), index=pd.RangeIndex(500))
+    result = walk_forward(Persistence(), walk, 200, horizon=3, stride=2, level=[80, 95], baselines=())
+    for level, summary in result.intervals.items():
+        assert abs(summary["coverage"] - level) < 6
+    widths = result.by_step["width_80"].to_numpy()
+    assert (np.diff(widths) > 0).all()  # the random walk's bands widen with the step
+
+
+def test_the_season_length_is_inferred_from_the_index():
+    quarterly = pd.Series(np.arange(1.0, 21.0), index=pd.period_range("2000Q1", periods=20, freq="Q"))
+    result = walk_forward(Persistence(), quarterly, 4, baselines=("seasonal-naive",))
+    assert result.m == 4
+    np.testing.assert_allclose(result.baseline_predictions["seasonal-naive"], quarterly.iloc[12:16])
+    assert walk_forward(Persistence(), quarterly, 4, m=2).m == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"horizon": 0}, "horizon must be >= 1; got 0"),
+        ({"horizon": 1.5}, "horizon must be an integer"),
+        ({"stride": 0}, "stride must be >= 1; got 0"),
+        ({"level": [0]}, r"strictly between 0 and 100.*got 0"),
+        ({"level": [80, 100]}, r"strictly between 0 and 100.*got 100"),
+        ({"horizon": 4}, r"the test part has 3 observations \(test_size=3\) but horizon=4"),
+    ],
+)
+def test_bad_multi_horizon_settings_are_input_errors(tiny, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        walk_forward(Persistence(), tiny, 3, **kwargs)
+
+
+def test_a_forecaster_without_intervals_is_told_so(tiny):
+    with pytest.raises(InputError, match=r"HistorySpy\(\) does not support prediction intervals \(level=\)"):
+        walk_forward(HistorySpy(), tiny, 3, horizon=2, level=[80], baselines=())
+    with pytest.raises(InputError, match=r"Spy\(\) has no forecast\(horizon, y=\.\.\.\) method"):
+        walk_forward(Spy(), tiny, 3, horizon=2, baselines=())
+
+    class OldProtocol(Spy):
+        def forecast(self, horizon):
+            return pd.Series(np.zeros(horizon))
+
+    with pytest.raises(InputError, match=r"OldProtocol\(\) does not support forecasts from a given history \(y=\)"):
+        walk_forward(OldProtocol(), tiny, 3, horizon=2, baselines=())
+
+
+def test_a_forecast_of_the_wrong_length_is_an_input_error(tiny):
+    class Short(HistorySpy):
+        def forecast(self, horizon, y=None, level=None):
+            return pd.DataFrame({"forecast": np.zeros(horizon - 1)})
+
+    with pytest.raises(InputError, match=r"forecast\(2, y=\.\.\.\) must return 2 values; got 1 rows"):
+        walk_forward(Short(), tiny, 3, horizon=2, baselines=())

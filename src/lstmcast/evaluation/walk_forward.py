@@ -17,6 +17,7 @@ series, so every test point is forecast (when ``stride <= horizon``).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -129,6 +130,9 @@ def walk_forward(
     for name, baseline in others.items():
         _check_long_enough(baseline, f"the {name} baseline", len(series), n_test, test_size)
     one_step = horizon == 1 and stride == 1 and not levels
+    if not one_step:
+        for label, candidate in [("the forecaster", model), *((f"the {k} baseline", b) for k, b in others.items())]:
+            _check_forecast_takes(candidate, label, ("y", "level") if levels else ("y",))
     logger.debug(
         "walk-forward over %d test positions, horizon %d, stride %d, refit every %s",
         n_test, horizon, stride, every or "never",
@@ -264,6 +268,23 @@ def _fold_forecasts(
     for j, column in enumerate(columns):
         table[column] = values[:, j]
     return table
+
+
+def _check_forecast_takes(model, label: str, names: tuple[str, ...]) -> None:
+    """Raise InputError when ``model.forecast`` cannot take the keyword arguments ``names``."""
+    try:
+        parameters = inspect.signature(model.forecast).parameters
+    except (AttributeError, TypeError, ValueError):
+        raise InputError(f"{label} {model!r} has no forecast(horizon, y=...) method; multi-horizon walk-forward needs one") from None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    missing = [name for name in names if name not in parameters]
+    if missing:
+        what = "prediction intervals (level=)" if "level" in missing else "forecasts from a given history (y=)"
+        raise InputError(
+            f"{label} {model!r} does not support {what}: its forecast() takes no {', '.join(missing)} argument; "
+            + ("drop level" if "level" in missing and "y" not in missing else "use horizon=1, stride=1 and no level")
+        )
 
 
 def _forecast_values(model, out, horizon: int, columns: list[str]) -> np.ndarray:
