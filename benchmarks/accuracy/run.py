@@ -101,6 +101,7 @@ def load_callable(spec: str) -> Callable:
             sys.exit(f"--candidate {spec!r}: no file {path}")
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module  # dataclasses and pickling look modules up there
         module_spec.loader.exec_module(module)
     else:
         module = importlib.import_module(target)
