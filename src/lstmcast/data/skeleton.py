@@ -226,6 +226,9 @@ def guerrero_lambda(x, season_length: int = 1, bounds: tuple[float, float] = (-1
     sub = x[len(x) - blocks * period :].reshape(blocks, period)  # (subseries, period)
     means, sds = sub.mean(axis=1), sub.std(axis=1, ddof=1)
 
+    if not sds.any():
+        return 1.0  # every subseries is constant: no power makes the spread more even
+
     def variation(lmbda: float) -> float:
         ratio = sds / means ** (1.0 - lmbda)
         return float(ratio.std(ddof=1) / ratio.mean())
@@ -572,7 +575,8 @@ def _one_step(x: np.ndarray, alpha: float, beta: float | None) -> np.ndarray:
     if len(x) > 4:
         b = [alpha * (1 + beta), -alpha]
         a = [1.0, alpha + alpha * beta - 2.0, 1.0 - alpha]
-        zi = signal.lfiltic(b, a, y=[y[1], y[0]], x=[x[2]])
+        # transposed direct form state after y_1, y_2 and x_2 (what scipy.signal.lfiltic computes)
+        zi = [b[1] * x[2] - a[1] * y[1] - a[2] * y[0], -a[2] * y[1]]
         f[4:] = signal.lfilter(b, a, x[3:-1], zi=zi)[0]
     return f
 
@@ -614,7 +618,11 @@ def _fit_holt(x: np.ndarray, alpha: float | None, beta: float | None) -> tuple[f
     start = min(starts, key=loss)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = optimize.minimize(loss, start, method="L-BFGS-B", bounds=[(_MIN_RATE, 1.0)] * len(free))
+        # Nelder-Mead: the loss is cheap and two-dimensional, and L-BFGS-B's finite-difference
+        # gradients cost more evaluations (and far more time here) for the same minimum
+        result = optimize.minimize(
+            loss, start, method="Nelder-Mead", bounds=[(_MIN_RATE, 1.0)] * len(free), options={"xatol": 1e-4, "fatol": 1e-10}
+        )
     best = result.x if result.fun <= loss(start) else start
     a, b = params(np.clip(best, _MIN_RATE, 1.0))
     return float(a), float(b)
