@@ -120,3 +120,64 @@ def test_regular_datetime_index_passes_without_warnings(recwarn):
     index = pd.date_range("2020-01-01", periods=30, freq="W")
     validate_series(pd.Series(np.arange(30.0), index=index))
     assert not [w for w in recwarn if "infer_freq" in str(w.message)]
+
+
+# --- inputs that must not pass silently -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [np.array([1.0, 2.0 + 3.0j, 4.0]), pd.Series([1.0, 2.0 + 3.0j, 4.0]), pd.Series([1, 2 + 3j, 4], dtype=object)],
+    ids=["numpy", "series", "object-series"],
+)
+def test_complex_values_are_rejected_not_truncated(data):
+    with pytest.raises(InputError, match=r"holds complex numbers \(\(?2\+3j\)? at row 1"):
+        validate_series(data)
+
+
+def test_duplicate_column_names_are_named():
+    frame = pd.DataFrame([[1.0, 2.0, 3.0]] * 3, columns=["a", "b", "a"])
+    with pytest.raises(InputError, match="duplicate column names: 'a'"):
+        validate_series(frame)
+
+
+def test_ragged_nested_list_names_the_row():
+    with pytest.raises(InputError, match="ragged nested list: row 0 has 2 values but row 2 has 1"):
+        validate_series([[1.0, 2.0], [3.0, 4.0], [5.0]])
+    with pytest.raises(InputError, match="row 0 has a single value but row 1 has 2 values"):
+        validate_series([1.0, [2.0, 3.0]])
+
+
+@pytest.mark.parametrize(
+    "index, message",
+    [
+        ([0, 1, 1, 2], "duplicate time step 1 at row 2"),
+        ([0, 2, 1, 3], r"out of time order at row 2 \(time step 1 after 2\)"),
+        (pd.RangeIndex(3, -1, -1), r"out of time order at row 1 \(time step 2 after 3\)"),
+    ],
+    ids=["duplicated", "decreasing", "reversed-range"],
+)
+def test_disordered_integer_index_names_the_row(index, message):
+    with pytest.raises(InputError, match=message):
+        validate_series(pd.Series(np.arange(4.0), index=index))
+
+
+def test_increasing_integer_index_with_any_step_passes():
+    y = validate_series(pd.Series([1.0, 2.0, 3.0], index=[10, 20, 30]))
+    assert y.index.tolist() == [10, 20, 30]
+
+
+def test_magnitudes_that_would_overflow_squares_are_rejected():
+    from lstmcast.data.validate import MAX_ABS_VALUE
+
+    assert np.isfinite(MAX_ABS_VALUE**2 * 1e6)  # sums of many squares stay finite at the limit
+    validate_series(np.array([1.0, -MAX_ABS_VALUE]))  # the limit itself passes
+    index = pd.period_range("2000-01", periods=3, freq="M")
+    with pytest.raises(InputError, match=r"-1e\+200 at row 2 \(2000-03\), beyond the limit of 1e\+150"):
+        validate_series(pd.Series([1.0, 2.0, -1e200], index=index))
+
+
+def test_messages_name_the_column_parameter_not_a_cli_flag():
+    with pytest.raises(InputError, match="select numeric columns with column=") as info:
+        validate_series(pd.DataFrame({"a": ["x", "y"]}))
+    assert "--" not in str(info.value)

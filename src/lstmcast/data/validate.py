@@ -134,7 +134,7 @@ def _check_numeric_column(column: pd.Series, col, name: str) -> None:
         imaginary = np.imag(column.to_numpy()) != 0
         i = int(np.argmax(imaginary)) if imaginary.any() else 0
         raise InputError(
-            f"column {col!r} of {name} holds complex numbers ({column.iloc[i]!r} at "
+            f"column {col!r} of {name} holds complex numbers ({column.iloc[i]} at "
             f"{_describe_position(column.index, i)}); pass real values, e.g. np.real(x) or np.abs(x)"
         )
 
