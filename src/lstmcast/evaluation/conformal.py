@@ -23,7 +23,7 @@ from sklearn.base import clone
 from lstmcast.data.validate import check_int, validate_series
 from lstmcast.errors import InputError
 from lstmcast.evaluation.metrics import check_levels, level_label
-from lstmcast.evaluation.walk_forward import _resolve_refit, fitted_at_origins, target_series
+from lstmcast.evaluation.walk_forward import check_forecast_takes, fitted_at_origins, resolve_refit, target_series
 
 SCALES = ("absolute", "spread")
 STATE_VERSION = 1
@@ -146,7 +146,8 @@ def calibrate(
     levels = check_levels(levels)
     if scale not in SCALES:
         raise InputError(f"scale must be one of {SCALES}; got {scale!r}")
-    every = _resolve_refit(refit)
+    every = resolve_refit(refit)
+    check_forecast_takes(forecaster, "the forecaster", ("y", "return_members") if scale == "spread" else ("y",))
     series = validate_series(y_train, "y_train")
     target = target_series(forecaster, series).to_numpy()
     n = len(series)

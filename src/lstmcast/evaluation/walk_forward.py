@@ -121,7 +121,7 @@ def walk_forward(
             f"the test part has {n_test} observations (test_size={test_size}) but horizon={horizon}; "
             "every forecast target must lie in the test part: raise test_size or lower horizon"
         )
-    every = _resolve_refit(refit)
+    every = resolve_refit(refit)
     target = target_series(forecaster, series)
     m = season_length(target.index, m)
     model = clone(forecaster, safe=False)
@@ -132,7 +132,7 @@ def walk_forward(
     one_step = horizon == 1 and stride == 1 and not levels
     if not one_step:
         for label, candidate in [("the forecaster", model), *((f"the {k} baseline", b) for k, b in others.items())]:
-            _check_forecast_takes(candidate, label, ("y", "level") if levels else ("y",))
+            check_forecast_takes(candidate, label, ("y", "level") if levels else ("y",))
     logger.debug(
         "walk-forward over %d test positions, horizon %d, stride %d, refit every %s",
         n_test, horizon, stride, every or "never",
@@ -270,7 +270,7 @@ def _fold_forecasts(
     return table
 
 
-def _check_forecast_takes(model, label: str, names: tuple[str, ...]) -> None:
+def check_forecast_takes(model, label: str, names: tuple[str, ...]) -> None:
     """Raise InputError when ``model.forecast`` cannot take the keyword arguments ``names``."""
     try:
         parameters = inspect.signature(model.forecast).parameters
@@ -280,10 +280,12 @@ def _check_forecast_takes(model, label: str, names: tuple[str, ...]) -> None:
         return
     missing = [name for name in names if name not in parameters]
     if missing:
-        what = "prediction intervals (level=)" if "level" in missing else "forecasts from a given history (y=)"
+        what = {
+            "level": "prediction intervals (level=)", "y": "forecasts from a given history (y=)", "return_members": "members (return_members=)"
+        }[missing[-1] if "y" not in missing else "y"]
         raise InputError(
             f"{label} {model!r} does not support {what}: its forecast() takes no {', '.join(missing)} argument; "
-            + ("drop level" if "level" in missing and "y" not in missing else "use horizon=1, stride=1 and no level")
+            + ("use horizon=1, stride=1 and no level" if "y" in missing else "drop that option")
         )
 
 
@@ -369,7 +371,7 @@ def _checked(model, predictions, n: int) -> np.ndarray:
     return values
 
 
-def _resolve_refit(refit) -> int | None:
+def resolve_refit(refit) -> int | None:
     """Return the refit block length, or None for a single fit."""
     if refit is None or refit is False or (not isinstance(refit, bool) and refit == 0):
         return None
