@@ -79,7 +79,8 @@ def test_conformal_bands_cover_near_nominal_over_many_origins(base, series):
 
 
 def test_apply_puts_the_bands_around_any_point_forecast():
-    bands = ConformalBands(horizon=3, levels=(80, 95), widths={80: np.array([1.0, 2.0, 2.0]), 95: np.array([2.0, 3.0, 4.0])}, n_origins=50)
+    widths = {80: np.array([1.0, 2.0, 2.0]), 95: np.array([2.0, 3.0, 4.0])}
+    bands = ConformalBands(horizon=3, levels=(80, 95), widths=widths, n_origins=50)
     out = bands.apply(np.array([10.0, 20.0]))
     np.testing.assert_allclose(out[80][0], [9.0, 18.0])
     np.testing.assert_allclose(out[95][1], [12.0, 23.0])
@@ -168,7 +169,8 @@ def test_spread_scaling_divides_errors_by_the_members_spread():
 
     class OneMember(Members):
         def forecast(self, horizon, y=None, return_members=False):
-            return super().forecast(horizon, y, return_members)[["m0"]] if return_members else super().forecast(horizon, y)
+            out = super().forecast(horizon, y, return_members)
+            return out[["m0"]] if return_members else out
 
     with pytest.raises(InputError, match="at least 2 member columns"):
         calibrate(OneMember(), y, horizon=2, levels=[80], n_origins=5, scale="spread")

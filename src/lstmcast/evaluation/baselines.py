@@ -148,7 +148,9 @@ class _Baseline(BaseEstimator):
         history = target_column(validate_series(y, "y"))
         needs = self.min_train_size()
         if len(history) < needs:
-            raise InputError(f"{self!r} needs a history of at least {needs} observations to forecast from; y has {len(history)}")
+            raise InputError(
+                f"{self!r} needs a history of at least {needs} observations to forecast from; y has {len(history)}"
+            )
         return history
 
     def _check_fitted(self) -> None:

@@ -105,7 +105,9 @@ class ConformalBands:
             widths = {lv: np.asarray(state["widths"][level_label(lv)], dtype=np.float64) for lv in levels}
             scale, floor, warning = state["scale"], float(state["spread_floor"]), state["warning"]
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"conformal-bands state is incomplete or malformed ({type(exc).__name__}: {exc}); recalibrate") from None
+            raise InputError(
+                f"conformal-bands state is incomplete or malformed ({type(exc).__name__}: {exc}); recalibrate"
+            ) from None
         for lv, w in widths.items():
             if w.shape != (horizon,) or not np.isfinite(w).all() or (w < 0).any() or (np.diff(w) < 0).any():
                 raise InputError(
@@ -126,7 +128,7 @@ def calibrate(
     refit: int | None = None,
     scale: str = "absolute",
 ) -> ConformalBands:
-    """Return split-conformal bands for ``forecaster``'s forecasts of 1..``horizon`` steps, from its errors on ``y_train``.
+    """Return split-conformal bands for ``forecaster``'s 1..``horizon``-step forecasts, from its errors on ``y_train``.
 
     A clone is fitted on ``y_train[:cut]``, where ``cut = len - (horizon + n_origins - 1)``
     leaves a calibration tail in which each of ``n_origins`` consecutive origins forecasts all

@@ -139,7 +139,9 @@ def check_levels(level) -> tuple[float | int, ...]:
     try:
         values = list(values)
     except TypeError:
-        raise InputError(f"level must be a coverage level in percent or a list of them, e.g. [80, 95]; got {level!r}") from None
+        raise InputError(
+            f"level must be a coverage level in percent or a list of them, e.g. [80, 95]; got {level!r}"
+        ) from None
     if not values:
         raise InputError("level is an empty list; give at least one coverage level in percent, e.g. [80, 95]")
     out = set()

@@ -150,7 +150,8 @@ def walk_forward(
         raw = None
         folds = _fold_forecasts(model, series, target, n_train, horizon, stride, every, levels)
         baseline_folds = {
-            name: _fold_forecasts(b, target, target, n_train, horizon, stride, every, levels) for name, b in others.items()
+            name: _fold_forecasts(b, target, target, n_train, horizon, stride, every, levels)
+            for name, b in others.items()
         }
     is_ensemble = raw is not None and raw.ndim == 2
 
@@ -275,14 +276,19 @@ def check_forecast_takes(model, label: str, names: tuple[str, ...]) -> None:
     try:
         parameters = inspect.signature(model.forecast).parameters
     except (AttributeError, TypeError, ValueError):
-        raise InputError(f"{label} {model!r} has no forecast(horizon, y=...) method; multi-horizon walk-forward needs one") from None
+        raise InputError(
+            f"{label} {model!r} has no forecast(horizon, y=...) method, which multi-horizon walk-forward "
+            "and conformal calibration need"
+        ) from None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     missing = [name for name in names if name not in parameters]
     if missing:
         what = {
-            "level": "prediction intervals (level=)", "y": "forecasts from a given history (y=)", "return_members": "members (return_members=)"
-        }[missing[-1] if "y" not in missing else "y"]
+            "level": "prediction intervals (level=)",
+            "y": "forecasts from a given history (y=)",
+            "return_members": "members (return_members=)",
+        }["y" if "y" in missing else missing[-1]]
         raise InputError(
             f"{label} {model!r} does not support {what}: its forecast() takes no {', '.join(missing)} argument; "
             + ("use horizon=1, stride=1 and no level" if "y" in missing else "drop that option")
