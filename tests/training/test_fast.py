@@ -13,7 +13,7 @@ from lstmcast.data import datasets
 from lstmcast.data.windows import windows
 from lstmcast.errors import InputError
 from lstmcast.models.zoo import ModelConfig, build_network
-from lstmcast.training import fast
+from lstmcast.training import engines, fast
 from lstmcast.training.trainer import TrainConfig, member_loss, predict, train
 
 TOL = 1e-5
@@ -62,9 +62,9 @@ def train_both(name: str, stateful: bool, dtype: torch.dtype, lr: float):
     tc = TrainConfig(epochs=30, batch_size=batch, learning_rate=lr, shuffle=True, stateful=stateful)
     reference = build_network(cfg, seeds).to(dtype)
     quick = copy.deepcopy(reference)
-    assert fast.supports(quick, tc, None)
+    assert engines.supports("numpy", cfg, tc) is None
     h_ref = train(reference, X, y, replace(tc, engine="torch"), seeds)
-    h_fast = fast.train_fast(quick, X, y, tc, seeds)
+    h_fast = train(quick, X, y, replace(tc, engine="numpy"), seeds)
     assert h_fast.extra.get("engine") == "numpy" and h_ref.extra.get("engine") != "numpy"
     assert h_ref.loss[-1].max() < h_ref.loss[0].min()  # they did learn, so the comparison means something
     return reference, quick, h_ref, h_fast, X
@@ -156,21 +156,23 @@ def test_numpy_predict_path_matches_the_torch_forward(stateful):
     torch.testing.assert_close(got, expected, atol=TOL, rtol=0)
 
 
-def test_supports_only_dropout_free_stacks_with_adam_and_mse_without_validation():
-    stack = build_network(ModelConfig(architecture="stacked", n_in=3, units=2), [0])
+def test_supports_only_dropout_free_stacks_with_adam_and_mse_on_the_cpu():
+    stack = ModelConfig(architecture="stacked", n_in=3, units=2)
     plain = TrainConfig()
-    assert fast.supports(stack, plain, None)
-    assert fast.supports(build_network(ModelConfig(architecture="vector", n_in=3, n_out=2, units=2), [0]), plain, None)
-    assert not fast.supports(build_network(ModelConfig(architecture="bidirectional", n_in=3, units=2), [0]),
-                             plain, None)
-    assert not fast.supports(build_network(ModelConfig(architecture="encoder-decoder", n_in=3, units=2), [0]),
-                             plain, None)
-    assert not fast.supports(build_network(ModelConfig(n_in=3, units=2, dropout=0.2), [0]), plain, None)
-    assert not fast.supports(stack, TrainConfig(loss="mae"), None)
-    assert not fast.supports(stack, TrainConfig(loss="huber"), None)
-    assert not fast.supports(stack, TrainConfig(optimizer="sgd"), None)
-    X = torch.zeros(4, 3, 1)
-    assert not fast.supports(stack, plain, (X, torch.zeros(4, 1, 1)))
+    assert engines.supports("numpy", stack, plain) is None
+    assert engines.supports("numpy", ModelConfig(architecture="vector", n_in=3, n_out=2, units=2), plain) is None
+    refused = [
+        (ModelConfig(architecture="bidirectional", n_in=3, units=2), plain, "architecture"),
+        (ModelConfig(architecture="encoder-decoder", n_in=3, units=2), plain, "architecture"),
+        (ModelConfig(n_in=3, units=2, dropout=0.2), plain, "dropout"),
+        (stack, TrainConfig(loss="mae"), "loss"),
+        (stack, TrainConfig(loss="huber"), "loss"),
+        (stack, TrainConfig(optimizer="sgd"), "optimizer"),
+        (stack, TrainConfig(device="cuda"), "device"),
+    ]
+    for model_config, train_config, field in refused:
+        reason = engines.supports("numpy", model_config, train_config)
+        assert reason is not None and field in reason, (field, reason)
 
 
 def test_numpy_engine_refuses_what_it_cannot_train():
@@ -183,9 +185,8 @@ def test_numpy_engine_refuses_what_it_cannot_train():
                                                                                     loss="mae"), [0])
 
 
-def test_auto_engine_falls_back_to_torch_for_large_work():
-    small = build_network(ModelConfig(n_in=3, units=8), [0, 1])
-    large = build_network(ModelConfig(n_in=3, units=128), [0, 1, 2, 3])
-    X = torch.zeros(64, 3, 1)
-    assert fast.worthwhile(small, X, TrainConfig(batch_size=32))
-    assert not fast.worthwhile(large, X, TrainConfig(batch_size=32))
+def test_auto_engine_leaves_numpy_for_large_work():
+    small, large = ModelConfig(n_in=3, units=8), ModelConfig(n_in=3, units=128)
+    assert engines.choose(small, TrainConfig(), members=2, batch=32) == "numpy"
+    assert engines.choose(large, TrainConfig(), members=4, batch=32) != "numpy"
+    assert engines.choose(replace(large, activation="relu"), TrainConfig(), members=4, batch=32) == "torch"

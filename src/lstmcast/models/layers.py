@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lstmcast.models.cells import ConvLSTMCell, LSTMCell, MemberParams, glorot_uniform, member_conv1d
+from lstmcast.models.cells import ConvLSTMCell, LSTMCell, MemberParams, activation_fn, glorot_uniform, member_conv1d
 
 State = tuple[Tensor, Tensor]
 
@@ -75,6 +75,7 @@ class _Affine(MemberParams):
         self.weight = nn.Parameter(torch.zeros(members, n_in, n_out))
         self.bias = nn.Parameter(torch.zeros(members, 1, n_out))
         self.activation = activation
+        self.act = None if activation is None else activation_fn(activation)  # unknown names are an InputError
 
     def init_member(self, k: int, gen: torch.Generator) -> None:
         with torch.no_grad():
@@ -82,9 +83,7 @@ class _Affine(MemberParams):
             self.bias[k] = 0.0
 
     def activate(self, out: Tensor) -> Tensor:
-        if self.activation is None:
-            return out
-        return torch.relu(out) if self.activation == "relu" else torch.tanh(out)
+        return out if self.act is None else self.act(out)
 
 
 class Dense(_Affine):

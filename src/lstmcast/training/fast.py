@@ -7,9 +7,10 @@ and the optimizer's Python loop. A NumPy operation on these tiny arrays costs ~1
 for a torch one, and writing the backward pass by hand removes the autograd graph altogether, so
 one step costs a few dozen cheap calls. It needs no compilation, so every new tensor shape is free.
 
-Scope: ``RecurrentStack`` networks (vanilla, stacked, vector) trained with MSE and Adam, without
-dropout, stateless or stateful. Everything else uses the eager PyTorch trainer, which is the
-reference this engine is tested against (same initial weights, same data order, same Adam).
+Scope (declared in ``engines.TABLES``): ``RecurrentStack`` networks (vanilla, stacked, vector)
+trained with MSE and Adam, without dropout, on the CPU. The loop in ``trainer.py`` drives it as it
+drives the torch kernel, the reference this one is tested against (same initial weights, same
+data order, same Adam).
 """
 
 from __future__ import annotations
@@ -20,39 +21,34 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from lstmcast.errors import TrainingDivergedError
+from lstmcast.errors import InputError
 from lstmcast.models.zoo import Network, RecurrentStack
-from lstmcast.training.trainer import TrainConfig, TrainHistory, seed_generators
+from lstmcast.training.engines import Kernel
+from lstmcast.training.threads import SMALL_STEP  # noqa: F401  (re-exported: forecaster.py imports it here)
+from lstmcast.training.trainer import TrainConfig
 
 
-def supports(net: Network, config: TrainConfig, validation) -> bool:
-    """Return True when this engine can train ``net`` with ``config`` exactly like the reference."""
+def predicts(net: Network) -> bool:
+    """Return True when ``predict`` should run ``net`` here: a small LSTM stack this engine computes exactly."""
     return (
         isinstance(net, RecurrentStack)
-        and config.optimizer == "adam"
-        and config.loss == "mse"
-        and net.config.dropout == 0
-        and validation is None
+        and net.config.activation in _ACTIVATIONS
+        and net.config.units * net.members <= SMALL_STEP
     )
 
 
-SMALL_STEP = 4096  # units x batch x members at or below which per-call overhead dominates a step
-
-
-def worthwhile(net: Network, X, config: TrainConfig) -> bool:
-    """Return True when the network is small enough for per-call overhead to dominate a step.
-
-    Measured in benchmarks/bench_train_step.py: NumPy wins by 5-10x for the seeds' sizes; for
-    tens of units over large batches PyTorch's batched kernels catch up.
-    """
-    batch = min(config.batch_size, X.shape[0])
-    return net.config.units * batch * net.members <= SMALL_STEP
+# each activation with its derivative written in terms of the activation's output
+_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda a: 1.0 - a * a),
+    "relu": (lambda x: np.maximum(x, 0.0), lambda a: (a > 0).astype(a.dtype)),
+}
 
 
 def _act(name: str):
-    if name == "relu":
-        return lambda x: np.maximum(x, 0.0), lambda a: (a > 0).astype(a.dtype)
-    return np.tanh, lambda a: 1.0 - a * a  # derivatives written in terms of the activation's output
+    try:
+        return _ACTIVATIONS[name]
+    except KeyError:
+        raise InputError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {name!r}") from None
 
 
 _blas_depth = 0
@@ -247,60 +243,53 @@ def _predict_fast(net, X, batch_size, stateful, state):
     return out.reshape(net.members, n, cfg.n_out, cfg.n_targets), state
 
 
-def train_fast(net, X, y, config: TrainConfig, seeds, callbacks=()) -> TrainHistory:
-    """Train like ``trainer.train`` (same initial weights, data order and update rule), in NumPy."""
-    with single_threaded_blas():
-        return _train_fast(net, X, y, config, seeds, callbacks)
+class NumpyKernel(Kernel):
+    """The NumPy kernel for the training loop: a StackEngine plus MSE, float64 throughout."""
 
+    name = "numpy"
 
-def _train_fast(net, X, y, config: TrainConfig, seeds, callbacks=()) -> TrainHistory:
-    n = X.shape[0]
-    config = config.validated(n)
-    members = len(seeds)
-    bs = min(config.batch_size, n)
-    engine = StackEngine(net)
-    Xn = X.detach().numpy().astype(np.float64)
-    yn = y.detach().numpy().astype(np.float64).reshape(n, -1)  # (samples, outputs)
-    shufflers = seed_generators(seeds, salt=1) if config.shuffle and not config.stateful else None
-    losses = np.zeros((config.epochs, members))
-    for epoch in range(config.epochs):
-        state = None
-        if shufflers is not None:
-            order = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).numpy()
-        total = np.zeros(members)
-        for start in range(0, n, bs):
-            if shufflers is not None:
-                idx = order[:, start : start + bs]
-                xb, yb = Xn[idx], yn[idx]  # (members, batch, ...)
-            else:
-                xb = np.broadcast_to(Xn[start : start + bs], (members,) + Xn[start : start + bs].shape)
-                yb = yn[start : start + bs]
-            out, new_state, cache = engine.forward(xb, state, keep=True)
-            err = out - yb
+    def __init__(self, net: RecurrentStack, config: TrainConfig):
+        self.net = net
+        self.engine = StackEngine(net)
+        self.lr = config.learning_rate
+        self.blas = single_threaded_blas()
+
+    def __enter__(self) -> "NumpyKernel":
+        self.blas.__enter__()  # once per training: entering costs ~0.4 ms
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.blas.__exit__(*exc)
+
+    def forward_loss(self, xb: torch.Tensor, yb: torch.Tensor, state):
+        """Return (each member's mean squared error, the new state, what backward needs)."""
+        x = xb.numpy().astype(np.float64)  # (members, batch, steps, features)
+        target = yb.numpy().reshape(yb.shape[0], yb.shape[1], -1)  # (members, batch, outputs)
+        with np.errstate(all="ignore"):  # overflow is caught by the loop's finiteness checks
+            out, new_state, cache = self.engine.forward(x, state, keep=True)
+            err = out - target
             size = err.shape[1] * err.shape[2]
-            total += np.einsum("mbo,mbo->m", err, err) * (err.shape[1] / size)
-            engine.backward(err * (2.0 / size), cache)
-            engine.adam(config.learning_rate)
-            if config.stateful:
-                state = new_state
-        losses[epoch] = total / n
-        # the network (and the torch reference) is float32: a loss beyond float32's range has diverged
-        with np.errstate(over="ignore"):
-            as32 = losses[epoch].astype(np.float32)
-        if not np.isfinite(as32).all():
-            bad = np.flatnonzero(~np.isfinite(as32))
-            raise TrainingDivergedError(
-                f"training loss became {as32[bad[0]]} at epoch {epoch + 1} (member(s) {bad.tolist()[:5]}); "
-                f"lower the learning rate (now {config.learning_rate}) or use activation='tanh'"
-            )
-        if callbacks:
-            engine.sync_to_network()
-            stop = False
-            for cb in callbacks:
-                stop = bool(cb(epoch + 1, net, losses[epoch])) or stop
-            if stop:
-                losses = losses[: epoch + 1]
-                break
-    engine.sync_to_network()
-    net.eval()
-    return TrainHistory(loss=losses, stopped_epoch=len(losses), extra={"engine": "numpy"})
+            loss = np.einsum("mbo,mbo->m", err, err) / size
+        return loss, new_state, (err * (2.0 / size), cache)
+
+    def backward(self, tape) -> None:
+        with np.errstate(all="ignore"):
+            self.engine.backward(*tape)
+
+    def update(self) -> None:
+        with np.errstate(all="ignore"):
+            self.engine.adam(self.lr)
+
+    def sync(self) -> None:
+        self.engine.sync_to_network()
+
+    def nonfinite_members(self) -> np.ndarray:
+        with np.errstate(over="ignore"):  # the network is float32: beyond its range is not finite
+            flat32 = self.engine.flat.astype(np.float32)
+        bad = np.zeros(self.net.members, dtype=bool)
+        offset = 0
+        for view in self.engine.views:
+            n = view.size
+            bad |= ~np.isfinite(flat32[offset : offset + n].reshape(view.shape[0], -1)).all(axis=1)
+            offset += n
+        return bad

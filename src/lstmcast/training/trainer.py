@@ -15,6 +15,7 @@ sample i of batch k; state is detached between batches and reset at the start of
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,10 +24,12 @@ import torch
 from torch import Tensor, nn
 
 from lstmcast.errors import InputError, TrainingDivergedError
+from lstmcast.training.threads import threads_for
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LOSSES = ("mse", "mae", "huber")
-ENGINES = ("auto", "torch", "numpy")
+ENGINES = ("auto", "torch", "numpy", "fused")
+DEVICES = ("cpu", "cuda")
 
 EpochCallback = Callable[[int, nn.Module, np.ndarray], "bool | None"]
 
@@ -43,7 +46,9 @@ class TrainConfig:
     shuffle: bool = True  # stateless only: stateful training never shuffles
     stateful: bool = False
     patience: int | None = None  # early stopping on the validation loss, when validation data is given
-    engine: str = "auto"  # "torch" (eager reference), "numpy" (fast path, see fast.py) or "auto"
+    engine: str = "auto"  # "torch" (reference), "numpy" (tiny steps), "fused" (nn.LSTM) or "auto"; see engines.py
+    max_steps: int | None = None  # stop after this many optimizer steps (None: run every epoch)
+    device: str = "cpu"  # where the network and its batches live; predictions come back on the CPU
 
     def validated(self, n_samples: int) -> "TrainConfig":
         """Return this config after checking it against ``n_samples`` training samples."""
@@ -51,12 +56,22 @@ class TrainConfig:
             raise InputError(f"epochs must be >= 1; got {self.epochs}")
         if self.batch_size < 1:
             raise InputError(f"batch_size must be >= 1; got {self.batch_size}")
-        if self.learning_rate <= 0:
+        if not self.learning_rate > 0:  # NaN too
             raise InputError(f"learning_rate must be > 0; got {self.learning_rate}")
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if self.engine not in ENGINES:
             raise InputError(f"engine must be one of {ENGINES}; got {self.engine!r}")
+        if self.max_steps is not None and (isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int)
+                                           or self.max_steps < 1):
+            raise InputError(f"max_steps must be None or an integer >= 1; got {self.max_steps!r}")
+        if self.device not in DEVICES:
+            raise InputError(f"device must be one of {DEVICES}; got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise InputError(
+                f"device='cuda' needs a CUDA GPU, but torch {torch.__version__} sees none here "
+                f"(torch.cuda.is_available() is False); use device='cpu'"
+            )
         if self.loss not in LOSSES:
             raise InputError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         if self.stateful and n_samples % self.batch_size:
@@ -125,81 +140,128 @@ def train(
     callbacks: tuple[EpochCallback, ...] = (),
     validation: tuple[Tensor, Tensor] | None = None,
 ) -> TrainHistory:
-    """Train every member of ``net`` on ``X`` (samples, steps, features) -> ``y`` (samples, n_out, targets).
+    """Return the per-epoch losses after training every member of ``net`` on ``X`` -> ``y``.
 
+    ``X`` (samples, steps, features) may be a strided view of a long series: batches gather their
+    rows by index, so no copy of all windows is ever made. ``y`` is (samples, n_out, targets).
     Callbacks run after each epoch as ``callback(epoch, net, losses)`` with ``epoch`` counted from 1
     and ``losses`` the members' training losses; a callback returning True stops training.
-    Raises TrainingDivergedError when a loss becomes NaN or infinite.
+    Raises TrainingDivergedError when a loss or a parameter becomes NaN or infinite, and
+    InputError when ``config.engine`` cannot train this network.
     """
+    from lstmcast.training import engines  # the kernels import this module
+
     n = X.shape[0]
     config = config.validated(n)
-    if config.engine != "torch":
-        from lstmcast.training import fast  # imports this module
-
-        if fast.supports(net, config, validation) and (config.engine == "numpy" or fast.worthwhile(net, X, config)):
-            return fast.train_fast(net, X, y, config, seeds, callbacks)
-        if config.engine == "numpy":
-            raise InputError(
-                "engine='numpy' trains vanilla/stacked/vector networks with adam, mse, no dropout and no "
-                "validation split; use engine='auto' or 'torch' for this configuration"
-            )
-    members = len(seeds)
     bs = min(config.batch_size, n)
-    opt = make_optimizer(config, net.parameters())
+    members = len(seeds)
+    name = engines.choose(net.config, config, members, bs)
+    with threads_for(net.config.units * bs * members):
+        net.to(config.device)
+        with engines.make_kernel(name, net, config, seeds) as kernel:
+            history = _loop(kernel, net, X, y, config, seeds, callbacks, validation)
+    history.extra["engine"] = name
+    return history
+
+
+def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) -> TrainHistory:
+    """Run the epochs: the one loop every kernel shares."""
+    n, members = X.shape[0], len(seeds)
+    bs = min(config.batch_size, n)
+    device = torch.device(config.device)
     shufflers = seed_generators(seeds, salt=1) if config.shuffle and not config.stateful else None
-    torch.arange(members).unsqueeze(1)
     losses = np.zeros((config.epochs, members))
     val_losses = np.zeros((config.epochs, members)) if validation is not None else None
     best = _BestWeights(net, members) if validation is not None and config.patience else None
-
-    for module in net.modules():  # each member draws its own dropout masks from its seed
-        if hasattr(module, "generators"):
-            module.generators = seed_generators(seeds, salt=2)
+    steps, last = 0, config.epochs
     for epoch in range(config.epochs):
-        net.train()  # callbacks and validation may have predicted (eval mode) after the last epoch
         state = None  # reset at every epoch (stateful) / never carried (stateless)
+        order = None
         if shufflers is not None:
             order = torch.stack([torch.randperm(n, generator=g) for g in shufflers])  # (members, samples)
-        total = torch.zeros(members)
+        total, seen = 0.0, 0
         for start in range(0, n, bs):
-            if shufflers is not None:
+            if order is not None:
                 idx = order[:, start : start + bs]
-                xb, yb = X[idx], y[idx]  # (members, batch, steps, features)
+                xb, yb = X[idx], y[idx]  # (members, batch, ...): rows gathered, never all windows
             else:
                 xb = X[start : start + bs].expand(members, *X[start : start + bs].shape)
                 yb = y[start : start + bs].expand(members, *y[start : start + bs].shape)
-            pred, new_state = net(xb, state)
-            loss_m = member_loss(pred, yb, config.loss)  # (members,)
-            opt.zero_grad(set_to_none=True)
-            loss_m.sum().backward()
-            opt.step()
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            loss, new_state, tape = _guarded(kernel, epoch, config, lambda: kernel.forward_loss(xb, yb, state))
+            _guarded(kernel, epoch, config, lambda: (kernel.backward(tape), kernel.update()))
             if config.stateful:
-                state = detach_state(new_state)
-            total += loss_m.detach() * xb.shape[1]
-        losses[epoch] = (total / n).numpy()
-        if not np.isfinite(losses[epoch]).all():
-            bad = np.flatnonzero(~np.isfinite(losses[epoch]))
-            raise TrainingDivergedError(
-                f"training loss became {losses[epoch][bad[0]]} at epoch {epoch + 1} (member(s) {bad.tolist()[:5]}); "
-                f"lower the learning rate (now {config.learning_rate}) or use activation='tanh'"
-            )
-        stop = False
+                state = new_state
+            # NaN and inf survive a sum of non-negative losses, so one check per epoch sees every step
+            total = total + loss * xb.shape[1]
+            seen += xb.shape[1]
+            steps += 1
+            if steps == config.max_steps:
+                break
+        losses[epoch] = _as_numpy(total) / seen
+        _check_finite(kernel, losses[epoch], epoch, config)
+        stop = steps == config.max_steps
+        if validation is not None or callbacks:
+            kernel.sync()
         if validation is not None:
             val_losses[epoch] = evaluate_loss(net, *validation, config, replay=X)
             if best is not None:
-                stop = best.update(epoch, val_losses[epoch], config.patience)
+                stop = best.update(epoch, val_losses[epoch], config.patience) or stop
         for cb in callbacks:
             stop = bool(cb(epoch + 1, net, losses[epoch])) or stop
         if stop:
-            losses = losses[: epoch + 1]
-            val_losses = None if val_losses is None else val_losses[: epoch + 1]
+            last = epoch + 1
             break
+    kernel.sync()
     net.eval()
-    history = TrainHistory(loss=losses, val_loss=val_losses, stopped_epoch=len(losses))
+    net.epochs_trained = last  # named in predict's error should its outputs not be finite
+    losses = losses[:last]
+    val_losses = None if val_losses is None else val_losses[:last]
+    history = TrainHistory(loss=losses, val_loss=val_losses, stopped_epoch=last, extra={"steps": steps})
     if best is not None:
         best.restore()
         history.best_epoch = best.epoch + 1
     return history
+
+
+def _as_numpy(a) -> np.ndarray:
+    return a.detach().cpu().double().numpy() if isinstance(a, Tensor) else np.asarray(a, dtype=np.float64)
+
+
+def _diverged(what: str, value, epoch: int, members, config: TrainConfig) -> TrainingDivergedError:
+    return TrainingDivergedError(
+        f"{what} became {value} at epoch {epoch + 1} (member(s) {list(members)[:5]}); lower the learning rate "
+        f"(learning_rate={config.learning_rate} now), or scale the data, or use activation='tanh'"
+    )
+
+
+def _check_finite(kernel, epoch_losses: np.ndarray, epoch: int, config: TrainConfig) -> None:
+    """Raise TrainingDivergedError when a member's loss or parameters are NaN or infinite."""
+    # the networks are float32 (the NumPy kernel computes in float64): beyond float32's range is divergence
+    with np.errstate(over="ignore"):
+        as32 = epoch_losses.astype(np.float32)
+    bad = np.flatnonzero(~np.isfinite(as32))
+    if bad.size:
+        raise _diverged("training loss", as32[bad[0]], epoch, bad.tolist(), config)
+    bad = np.flatnonzero(kernel.nonfinite_members())
+    if bad.size:
+        raise _diverged("a parameter (after the optimizer step)", "nan or inf", epoch, bad.tolist(), config)
+
+
+def _guarded(kernel, epoch: int, config: TrainConfig, step):
+    """Return ``step()``, turning an overflow that torch or NumPy reports as an error into TrainingDivergedError."""
+    try:
+        return step()
+    except (RuntimeError, ValueError, FloatingPointError, OverflowError) as err:
+        bad = np.flatnonzero(kernel.nonfinite_members())
+        text = str(err).lower()
+        if not bad.size and not any(w in text for w in ("nan", "inf", "overflow", "finite")):
+            raise  # not a numerical blow-up: a bug, report it as it is
+        members = bad.tolist() if bad.size else "?"
+        raise TrainingDivergedError(
+            f"training failed numerically at epoch {epoch + 1} (member(s) {members}): {err}; lower the learning "
+            f"rate (learning_rate={config.learning_rate} now), or scale the data, or use activation='tanh'"
+        ) from err
 
 
 class _BestWeights:
@@ -249,19 +311,29 @@ def evaluate_loss(net: nn.Module, X: Tensor, y: Tensor, config: TrainConfig, rep
 def predict(
     net: nn.Module, X: Tensor, batch_size: int = 1024, stateful: bool = False, state=None
 ) -> tuple[Tensor, object]:
-    """Return every member's predictions for ``X`` (samples, steps, features) and the final state.
+    """Return every member's predictions for ``X`` (samples, steps, features), on the CPU, and the final state.
 
     ``X`` may also be (members, samples, steps, features): one input set per member.
 
     Output: (members, samples, n_out, n_targets). Stateful prediction runs ``X`` in consecutive
     batches of ``batch_size`` carrying state sample-slot to sample-slot, as in training (the last
     batch is padded; padded slots never reach a returned prediction); pass ``state`` to continue from it.
+    Raises TrainingDivergedError when a prediction is NaN or infinite although ``X`` is finite.
     """
+    with threads_for(net.config.units * net.members * min(batch_size, X.shape[-3])):
+        out, state = _predict(net, X, batch_size, stateful, state)
+    if not torch.isfinite(out).all():
+        _raise_nonfinite_predictions(net, X, out)
+    return out, state
+
+
+def _predict(net: nn.Module, X: Tensor, batch_size: int, stateful: bool, state) -> tuple[Tensor, object]:
     net.eval()
     members = net.members
     from lstmcast.training import fast  # imports this module
 
-    if isinstance(net, fast.RecurrentStack) and net.config.units * members <= fast.SMALL_STEP:
+    device = next(net.parameters()).device
+    if device.type == "cpu" and fast.predicts(net):
         out, state = fast.predict_fast(net, X.numpy(), batch_size, stateful, state)
         return torch.from_numpy(out).float(), state
     per_member = X.dim() == 4  # (members, samples, steps, features): one input set per member
@@ -271,24 +343,40 @@ def predict(
 
     def batch(i: int, size: int) -> Tensor:
         xb = X[:, i : i + size]
-        return xb if per_member else xb.expand(members, *xb.shape[1:])
+        xb = xb if per_member else xb.expand(members, *xb.shape[1:])
+        return xb.to(device, non_blocking=True)
 
     if not stateful:
-        return torch.cat([net(batch(i, batch_size))[0] for i in range(0, n, batch_size)], dim=1), None
+        return torch.cat([net(batch(i, batch_size))[0].cpu() for i in range(0, n, batch_size)], dim=1), None
     pad = (-n) % batch_size
     if pad:
         X = torch.cat([X, X[:, -1:].expand(-1, pad, *X.shape[2:])], dim=1)
     outs = []
     for i in range(0, X.shape[1], batch_size):
         out, state = net(batch(i, batch_size), state)
-        outs.append(out)
+        outs.append(out.cpu())
     return torch.cat(outs, dim=1)[:, :n], state
 
 
+def _raise_nonfinite_predictions(net: nn.Module, X: Tensor, out: Tensor) -> None:
+    if not torch.isfinite(X).all():
+        raise InputError("predict: the input windows contain NaN or infinite values; predict from finite data")
+    bad = (~torch.isfinite(out)).flatten(1).any(dim=1).nonzero().flatten().tolist()
+    trained = getattr(net, "epochs_trained", None)
+    when = f" after {trained} training epoch(s)" if trained is not None else ""
+    raise TrainingDivergedError(
+        f"member(s) {bad[:5]} predict NaN or infinite values{when}: training diverged; train again with a "
+        "lower learning rate (learning_rate), scaled data or activation='tanh'"
+    )
+
+
 def ensure_tensor(a) -> Tensor:
-    """Return ``a`` as a contiguous float32 tensor (numpy views are copied once here)."""
+    """Return ``a`` as a float32 tensor; a float32 NumPy view (windows of a long series) is shared, not copied."""
     if isinstance(a, Tensor):
-        return a.float().contiguous()
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-
-
+        return a.float()
+    a = np.asarray(a)
+    if a.dtype != np.float32:
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    with warnings.catch_warnings():  # read-only windows: torch warns that writes would be undefined; we never write
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(a)
