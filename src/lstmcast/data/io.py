@@ -143,8 +143,7 @@ def csv_columns(path: str | Path) -> list[str]:
 def parse_time_index(
     column: pd.Series, source: str = "data", dayfirst: bool | None = None
 ) -> pd.PeriodIndex | pd.DatetimeIndex | pd.RangeIndex:
-    """Return ``column`` parsed as a time index: a PeriodIndex when it cleanly is one, else a
-    DatetimeIndex; integer time steps give a RangeIndex.
+    """Return ``column`` as a time index: PeriodIndex when clean, else DatetimeIndex; RangeIndex for steps.
 
     Strings in any format pandas recognises are accepted, plus quarters ("1970 Q1") and year-less
     months ("1-01" -> 1901-01). Integers 1000-2999 are years; other integers are time steps with a
@@ -199,8 +198,7 @@ def _checked_dates(parsed: pd.Series, column: pd.Series, source: str, hint: str 
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
-    """Return ``text`` parsed as datetimes (in UTC when any value carries a UTC offset), NaT where
-    a value is not a date."""
+    """Return ``text`` parsed as datetimes, NaT where a value is not one; UTC when any has an offset."""
     # offsets differ across a daylight-saving switch (+01:00, +02:00); pandas refuses mixed offsets
     # unless it converts them to one zone, and UTC is the one that keeps hourly data regular
     utc = bool(text.str.contains(_UTC_OFFSET).any())
@@ -219,8 +217,10 @@ def _parse_dates(text: pd.Series) -> pd.Series:
 
 
 def _day_month_index(text: pd.Series, column: pd.Series, source: str, dayfirst: bool | None):
-    """Return the index of numeric year-last dates, reading day and month in the order
-    ``dayfirst`` gives or, when it is None, the order the values imply (see parse_time_index)."""
+    """Return the index of numeric year-last dates, day and month in the order ``dayfirst`` says.
+
+    With ``dayfirst=None`` the values decide (see ``parse_time_index``).
+    """
     fields = text.str.extract(_DAY_MONTH_YEAR)
     first, second = fields[0].astype(int), fields[2].astype(int)
     if dayfirst is None:
@@ -489,8 +489,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _time_column(frame: pd.DataFrame, date_column: str | None, source: str) -> str:
-    """Return the name of the time column: ``date_column``, else the first column, unless that is
-    an unnamed row-number column and another column holds dates."""
+    """Return the name of the time column: ``date_column``, else the first column.
+
+    An unnamed first column of integers (pandas' row numbers) gives way to a column of dates.
+    """
     if date_column is not None:
         _check_columns_exist(frame, [date_column], source)
         return date_column
@@ -527,8 +529,7 @@ def _holds_dates(column: pd.Series) -> bool:
 def _value_columns(
     frame: pd.DataFrame, time_column: str, columns: str | Sequence[str] | None, source: str
 ) -> list[str]:
-    """Return the value columns to keep: ``columns``, or every column but the time column (and an
-    unnamed row-number column)."""
+    """Return the value columns to keep: ``columns``, or every column but the time and row-number ones."""
     if columns is None:
         chosen = [c for c in frame.columns if c != time_column and not _is_row_numbers(frame, c)]
         if not chosen:
