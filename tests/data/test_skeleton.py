@@ -45,7 +45,9 @@ TRANSFORMS = {
     "ses": lambda: LevelAnchor("ses"),
     "holt": lambda: LevelAnchor("holt"),
     "chain-log-stl-holt": lambda: Chain([Log(), SeasonalIndices(M), LevelAnchor("holt")]),
-    "chain-boxcox-sdiff-ses": lambda: Chain([BoxCox(season_length=M), SeasonalDifference(M), LevelAnchor("ses")]),
+    "chain-boxcox-sdiff-ses": lambda: Chain(
+        [BoxCox(season_length=M), SeasonalDifference(M), LevelAnchor("ses")]
+    ),
     "chain-sdiff-stl-mean": lambda: Chain([SeasonalDifference(M), SeasonalIndices(M), Mean()]),
 }
 
@@ -181,15 +183,15 @@ def test_inverse_refuses_z_and_history_of_different_lengths():
 @pytest.mark.parametrize(
     "state, match",
     [
-        ({"kind": "ses", "alpha": 1.5}, "alpha=1.5"),
-        ({"kind": "holt", "alpha": 0.5}, "beta=None"),
-        ({"kind": "ses", "alpha": "0.5"}, "alpha='0.5'"),
-        ({"kind": "boxcox", "lmbda": float("nan")}, "lmbda=nan"),
+        ({"kind": "ses", "alpha": 1.5}, "alpha must be a finite float in [0, 1]; got 1.5"),
+        ({"kind": "holt", "alpha": 0.5}, "beta must be a finite float in [0, 1]; got None"),
+        ({"kind": "ses", "alpha": "0.5"}, "alpha must be a finite float in [0, 1]; got '0.5'"),
+        ({"kind": "boxcox", "lmbda": float("nan")}, "lmbda must be a finite float in [-5, 5]; got nan"),
         ({"kind": "stl", "season_length": 4, "indices": [0.0, 1.0]}, "needs 4 indices"),
-        ({"kind": "sdiff", "season_length": 0}, "season_length=0"),
+        ({"kind": "sdiff", "season_length": 0}, "season_length must be a finite int in [1, 1e+06]; got 0"),
         ({"kind": "chain", "steps": []}, "non-empty list"),
         ({"kind": "chain", "steps": [{"kind": "wavelet"}]}, "unknown saved transform kind 'wavelet'"),
-        ({"kind": "mean"}, "mean=None"),
+        ({"kind": "mean"}, "mean must be a finite float in [-inf, inf]; got None"),
         (["ses"], "unknown saved transform kind None"),
     ],
 )
@@ -197,6 +199,13 @@ def test_corrupt_state_raises_an_input_error_naming_the_field(state, match):
     with pytest.raises(ModelFileError, match=re.escape(match)):
         transform_from_state(state)
     assert issubclass(ModelFileError, InputError)
+
+
+def test_given_parameters_out_of_range_are_refused():
+    with pytest.raises(InputError, match=re.escape("alpha must be a finite float in [0, 1]; got 2")):
+        LevelAnchor("ses", alpha=2).fit(np.arange(1.0, 20.0))
+    with pytest.raises(InputError, match="unknown level anchor 'arima'"):
+        LevelAnchor("arima").fit(np.arange(1.0, 20.0))
 
 
 def test_from_state_of_the_wrong_class_is_refused():

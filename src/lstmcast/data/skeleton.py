@@ -73,10 +73,13 @@ def _fit_part(x, name: str, min_length: int) -> tuple[np.ndarray, int]:
     start = _first_defined(x)
     if not np.isfinite(x[start:]).all():
         i = start + int(np.argmin(np.isfinite(x[start:])))
-        raise InputError(f"{name} has a NaN or infinite value at position {i}; fill or drop it before fitting")
+        raise InputError(
+            f"{name} has a NaN or infinite value at position {i}; fill or drop it before fitting"
+        )
     if len(x) - start < min_length:
         raise InputError(
-            f"{name} needs at least {min_length} observations to fit; got {len(x) - start}; use a longer training part"
+            f"{name} needs at least {min_length} observations to fit; got {len(x) - start}; "
+            "use a longer training part"
         )
     return x, start
 
@@ -99,29 +102,39 @@ def _check_positive(x: np.ndarray, what: str) -> None:
         )
 
 
-def _state_number(state: dict, key: str, low: float, high: float, kind: type = float) -> float | int:
-    """Return ``state[key]`` checked to be a finite number of ``kind`` in [low, high]."""
-    value = state.get(key)
+def _check_number(value, name: str, low: float, high: float, kind: type = float) -> float | int:
+    """Return ``value`` as a ``kind`` after checking it is a finite number in [low, high]."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok and kind is int:
         ok = isinstance(value, numbers.Integral)
     if not ok or not math.isfinite(value) or not low <= value <= high:
-        raise ModelFileError(
-            f"saved {state.get('kind')!r} transform has {key}={value!r}; expected a {kind.__name__} in "
-            f"[{low:g}, {high:g}]; the model file is corrupt, refit the model"
-        )
+        raise InputError(f"{name} must be a finite {kind.__name__} in [{low:g}, {high:g}]; got {value!r}")
     return kind(value)
+
+
+def _state_number(state: dict, key: str, low: float, high: float, kind: type = float) -> float | int:
+    """Return ``state[key]`` checked like ``_check_number``; ModelFileError when it is not."""
+    try:
+        return _check_number(state.get(key), key, low, high, kind)
+    except InputError as exc:
+        raise ModelFileError(
+            f"saved {state.get('kind')!r} transform: {exc}; the model file is corrupt, refit the model"
+        ) from None
 
 
 def _check_kind(state, kind: str) -> None:
     if not isinstance(state, dict) or state.get("kind") != kind:
         got = state.get("kind") if isinstance(state, dict) else type(state).__name__
-        raise ModelFileError(f"expected a saved {kind!r} transform; got {got!r}; the model file is corrupt, refit the model")
+        raise ModelFileError(
+            f"expected a saved {kind!r} transform; got {got!r}; the model file is corrupt, refit the model"
+        )
 
 
 def _check_fitted(transform, attribute: str) -> None:
     if not hasattr(transform, attribute):
-        raise NotFittedError(f"this {type(transform).__name__} is not fitted yet; call fit(training_values) first")
+        raise NotFittedError(
+            f"this {type(transform).__name__} is not fitted yet; call fit(training_values) first"
+        )
 
 
 # --- transforms ---------------------------------------------------------------------------------
@@ -218,7 +231,8 @@ def guerrero_lambda(x, season_length: int = 1, bounds: tuple[float, float] = (-1
     blocks = len(x) // period
     if blocks < 2:
         raise InputError(
-            f"Guerrero's lambda needs at least two subseries of {period} observations ({2 * period}); got {len(x)}"
+            f"Guerrero's lambda needs at least two subseries of {period} observations "
+            f"({2 * period}); got {len(x)}"
         )
     if not np.isfinite(x).all():
         raise InputError("Guerrero's lambda needs finite values; fill or drop NaN first")
@@ -255,8 +269,7 @@ class BoxCox(BaseEstimator):
         if self.lmbda is None:
             self.lmbda_ = guerrero_lambda(x[start:], self.season_length)
         else:
-            _state_number({"kind": "boxcox", "lmbda": self.lmbda}, "lmbda", -5.0, 5.0)
-            self.lmbda_ = float(self.lmbda)
+            self.lmbda_ = _check_number(self.lmbda, "lmbda", -5.0, 5.0)
         return self
 
     def transform(self, x) -> np.ndarray:
@@ -351,11 +364,14 @@ class SeasonalIndices(BaseEstimator):
         m = _state_number(state, "season_length", 2, 10**6, int)
         indices = state.get("indices")
         if not isinstance(indices, list) or len(indices) != m:
-            raise ModelFileError(f"saved 'stl' transform needs {m} indices; got {indices!r:.80}; refit the model")
-        for i, _ in enumerate(indices):
-            _state_number({"kind": "stl", f"indices[{i}]": indices[i]}, f"indices[{i}]", -math.inf, math.inf)
+            raise ModelFileError(
+                f"saved 'stl' transform needs {m} indices; got {indices!r:.80}; refit the model"
+            )
         out = cls(m)
-        out.indices_ = np.asarray(indices, dtype=np.float64)
+        named = {"kind": "stl"} | {f"indices[{i}]": v for i, v in enumerate(indices)}
+        out.indices_ = np.array(
+            [_state_number(named, f"indices[{i}]", -math.inf, math.inf) for i in range(m)]
+        )
         return out
 
     def describe(self) -> str:
@@ -487,7 +503,7 @@ class LevelAnchor(BaseEstimator):
             raise InputError(f"unknown level anchor {self.kind!r}; choose one of: {', '.join(_ANCHORS)}")
         for name in ("alpha", "beta"):
             if getattr(self, name) is not None:
-                _state_number({"kind": self.kind, name: getattr(self, name)}, name, 0.0, 1.0)
+                _check_number(getattr(self, name), name, 0.0, 1.0)
         holt = self.kind == "holt"
         x, start = _fit_part(x, "x", 4 if holt else 3)  # at least two one-step errors to fit on
         x = x[start:]
@@ -534,8 +550,8 @@ class LevelAnchor(BaseEstimator):
         """Return a fitted LevelAnchor rebuilt from ``state()``."""
         kind = state.get("kind") if isinstance(state, dict) else None
         _check_kind(state, kind if kind in _ANCHORS else "ses or holt")
-        alpha = _state_number(state, "alpha", _MIN_RATE, 1.0)
-        beta = _state_number(state, "beta", _MIN_RATE, 1.0) if kind == "holt" else None
+        alpha = _state_number(state, "alpha", 0.0, 1.0)
+        beta = _state_number(state, "beta", 0.0, 1.0) if kind == "holt" else None
         out = cls(kind, alpha, beta)
         out.alpha_, out.beta_ = alpha, beta
         return out
@@ -620,9 +636,9 @@ def _fit_holt(x: np.ndarray, alpha: float | None, beta: float | None) -> tuple[f
         warnings.simplefilter("ignore")
         # Nelder-Mead: the loss is cheap and two-dimensional, and L-BFGS-B's finite-difference
         # gradients cost more evaluations (and far more time here) for the same minimum
-        result = optimize.minimize(
-            loss, start, method="Nelder-Mead", bounds=[(_MIN_RATE, 1.0)] * len(free), options={"xatol": 1e-4, "fatol": 1e-10}
-        )
+        bounds = [(_MIN_RATE, 1.0)] * len(free)
+        options = {"xatol": 1e-4, "fatol": 1e-10}
+        result = optimize.minimize(loss, start, method="Nelder-Mead", bounds=bounds, options=options)
     best = result.x if result.fun <= loss(start) else start
     a, b = params(np.clip(best, _MIN_RATE, 1.0))
     return float(a), float(b)
@@ -688,9 +704,9 @@ class Chain(BaseEstimator):
         _check_kind(state, "chain")
         steps = state.get("steps")
         if not isinstance(steps, list) or not steps:
-            raise ModelFileError(f"saved 'chain' transform needs a non-empty list of steps; got {steps!r:.80}; refit the model")
-        if any(isinstance(step, dict) and step.get("kind") == "chain" for step in steps):
-            raise ModelFileError("saved 'chain' transform nests another chain; the model file is corrupt, refit the model")
+            raise ModelFileError(
+                f"saved 'chain' transform needs a non-empty list of steps; got {steps!r:.80}; refit the model"
+            )
         return cls([transform_from_state(step) for step in steps])
 
     def describe(self) -> str:

@@ -23,7 +23,6 @@ from statsmodels.tsa.stattools import adfuller, kpss
 from lstmcast.data.skeleton import (
     BoxCox,
     Chain,
-    Identity,
     LevelAnchor,
     Log,
     Mean,
@@ -48,7 +47,9 @@ def validation_tail(n: int) -> int:
     return int(min(max(round(0.2 * n), 4), 48))
 
 
-def choose_skeleton(x_train, season_length: int, tail: int | None = None, *, power: str = "log") -> tuple[Chain, dict]:
+def choose_skeleton(
+    x_train, season_length: int, tail: int | None = None, *, power: str = "log"
+) -> tuple[Chain, dict]:
     """Return (the chosen skeleton fitted on all of ``x_train``, a JSON-able report of the choice).
 
     1. Power: when every value is > 0 and Guerrero's lambda (on ``x_train``, subseries of
@@ -86,24 +87,25 @@ def choose_skeleton(x_train, season_length: int, tail: int | None = None, *, pow
     lmbda = _guerrero(x, m)
     power_step = _power_step(lmbda, power)
     fit_part = x[: n - v]
-    gate = _stationarity_gate(_power_steps(power_step)[0].fit(fit_part).transform(fit_part), m)
+    powered = fit_part if power_step is None else power_step.fit(fit_part).transform(fit_part)
+    gate = _stationarity_gate(powered, m)
     if gate["decision"] == "stationary":
-        seasonal = ("stl",) if gate["seasonal_strength"] is not None and gate["seasonal_strength"] > SEASONAL_STRENGTH else ("none",)
-        makers = {_label(s, "mean"): _maker(power_step, s, "mean", m) for s in seasonal}
+        strong = (gate["seasonal_strength"] or 0.0) > SEASONAL_STRENGTH
+        makers = [_maker(power_step, "stl" if strong else "none", "mean", m)]
     else:
-        makers = {
-            _label(s, a): _maker(power_step, s, a, m)
-            for s in _seasonal_options(len(fit_part), m)
-            for a in ("ses", "holt")
-            if _fits(s, a, len(fit_part), m)
-        }
-    candidates = []
-    for make in makers.values():
+        makers = [
+            _maker(power_step, seasonal, anchor, m)
+            for seasonal in _seasonal_options(len(fit_part), m)
+            for anchor in ("ses", "holt")
+            if _fits(seasonal, anchor, len(fit_part), m)
+        ]
+    candidates, scores = [], []
+    for make in makers:
         chain = make().fit(fit_part)
-        candidates.append({"skeleton": chain.describe(), "tail_rmse": _finite_or_none(skeleton_rmse(chain, x, n - v))})
-    scores = [c["tail_rmse"] if c["tail_rmse"] is not None else math.inf for c in candidates]
-    best = list(makers.values())[int(np.argmin(scores))]
-    chain = best().fit(x)
+        scores.append(skeleton_rmse(chain, x, n - v))  # inf when a forecast is undefined
+        rmse = scores[-1] if math.isfinite(scores[-1]) else None
+        candidates.append({"skeleton": chain.describe(), "tail_rmse": rmse})
+    chain = makers[int(np.argmin(scores))]().fit(x)  # argmin: ties go to the simpler, listed first
     report = {
         "season_length": m,
         "log": isinstance(power_step, Log),
@@ -123,7 +125,9 @@ def _check_series(x_train) -> np.ndarray:
         raise InputError(f"choose_skeleton needs a 1-D array of one series; got shape {x.shape}")
     if not np.isfinite(x).all():
         i = int(np.argmin(np.isfinite(x)))
-        raise InputError(f"the training series has a NaN or infinite value at position {i}; fill or drop it first")
+        raise InputError(
+            f"the training series has a NaN or infinite value at position {i}; fill or drop it first"
+        )
     if len(x) < MIN_LENGTH:
         raise InputError(
             f"choosing a skeleton needs at least {MIN_LENGTH} observations (a 4-point validation tail "
@@ -146,10 +150,6 @@ def _power_step(lmbda: float | None, power: str) -> Log | BoxCox | None:
     return Log() if power == "log" else BoxCox(lmbda=lmbda)
 
 
-def _power_steps(step) -> list:
-    return [Identity()] if step is None else [step]
-
-
 def _seasonal_options(fit_length: int, m: int) -> tuple[str, ...]:
     if m > 1 and fit_length >= 2 * m + 1:
         return ("none", "stl", "sdiff")
@@ -160,10 +160,6 @@ def _fits(seasonal: str, anchor: str, fit_length: int, m: int) -> bool:
     """Return whether ``fit_length`` points leave the anchor enough to fit on after the seasonal step."""
     left = fit_length - m if seasonal == "sdiff" else fit_length
     return left >= _ANCHOR_MIN[anchor]
-
-
-def _label(seasonal: str, anchor: str) -> str:
-    return f"{seasonal}+{anchor}"
 
 
 def _maker(power_step, seasonal: str, anchor: str, m: int) -> Callable[[], Chain]:
@@ -181,10 +177,6 @@ def _maker(power_step, seasonal: str, anchor: str, m: int) -> Callable[[], Chain
     return make
 
 
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def _stationarity_gate(z: np.ndarray, m: int) -> dict:
     """Return the gate's findings on the (power-transformed) fit part ``z``.
 
@@ -193,7 +185,8 @@ def _stationarity_gate(z: np.ndarray, m: int) -> dict:
     "skipped: ..."). statsmodels' warnings (KPSS p-values outside its table) are silenced: the
     p-value is then a bound, which is all the gate compares.
     """
-    out = {"points": len(z), "deseasonalised": False, "seasonal_strength": None, "kpss_p": None, "adf_p": None}
+    out = {"points": len(z), "deseasonalised": False, "seasonal_strength": None}
+    out |= {"kpss_p": None, "adf_p": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if m > 1 and len(z) >= 2 * m + 1:
