@@ -236,3 +236,70 @@ def test_a_study_killed_before_any_commit_leaves_a_valid_store(tmp_path, moment)
 
     run_study.study(name, epochs, batch_sizes, repeats).run(Store(path))
     _assert_complete(path, name, 2 * len(batch_sizes) * repeats)
+
+
+# ---- the data a study resumes on ---------------------------------------------------------------
+
+
+def _csv(path: Path, values) -> Path:
+    """Write a monthly CSV (Time, Sales) of ``values`` and return its path."""
+    lines = ["Time,Sales"] + [f"{1991 + i // 12}-{i % 12 + 1:02d},{v}" for i, v in enumerate(values)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _csv_study(path: Path, **kwargs) -> Study:
+    args = {"grid": {"epochs": [3]}, "repeats": 2, "base": {**SHAMPOO, "batch_size": 2}, "name": "csv"}
+    return Study(str(path), **{**args, **kwargs})
+
+
+@pytest.fixture
+def sales() -> np.ndarray:
+    from lstmcast.data.datasets import load
+
+    return load("shampoo").to_numpy()
+
+
+def test_changed_data_under_the_same_path_is_refused(tmp_path, sales):
+    data, path = _csv(tmp_path / "sales.csv", sales), tmp_path / "studies.db"
+    first = _csv_study(data).run(Store(path))
+    stored = first.store.study("csv")["fingerprint"]
+
+    _csv(data, np.r_[sales[:-1], sales[-1] * 100])  # one value changed, same path, same length
+    with pytest.raises(InputError) as info:
+        _csv_study(data).run(Store(path))
+    message = str(info.value)
+    assert f"study 'csv' in {path} was run on {data} with data fingerprint {stored[:12]};" in message
+    assert "now has fingerprint " in message and "the data changed" in message
+    new = message.split("now has fingerprint ")[1][:12]
+    assert new != stored[:12] and len(new) == 12
+    with pytest.raises(InputError, match="the data changed"):  # a dry run refuses as well
+        _csv_study(data).plan(Store(path))
+    assert len(Store(path).runs(first.study_id)) == 2
+
+
+def test_the_same_data_rewritten_resumes_without_training(tmp_path, sales):
+    data, path = _csv(tmp_path / "sales.csv", sales), tmp_path / "studies.db"
+    first = _csv_study(data).run(Store(path))
+    _csv(data, [f"{v:.2f}" for v in sales])  # other text, the same float64 values and dates
+
+    progress = _Progress()
+    again = _csv_study(data).run(Store(path), progress=progress)
+    assert progress.total == 0
+    assert again.runs["rmse"].tolist() == first.runs["rmse"].tolist()
+
+
+@pytest.mark.parametrize("change", ["index", "column"])
+def test_the_fingerprint_covers_dates_and_column_names(tmp_path, sales, change):
+    from lstmcast.experiments.study import fingerprint
+
+    data = _csv(tmp_path / "sales.csv", sales)
+    y = _csv_study(data).series()
+    other = y.copy()
+    if change == "index":
+        other.index = other.index + 1  # the same values a month later
+    else:
+        other.name = "Units"
+    assert fingerprint(other) != fingerprint(y)
+    assert fingerprint(y.copy()) == fingerprint(y)
+    assert len(fingerprint(y)) == 64

@@ -285,3 +285,68 @@ def test_a_configuration_that_cannot_train_fails_before_any_group_is_stored(tmp_
     with pytest.raises(InputError, match="divides the 22"):
         study.run(store)
     assert store.find_study("early") is None
+
+
+# ---- what a study stores about its data, and show without the data --------------------------------
+
+
+def _monthly_csv(path, values) -> str:
+    lines = ["Time,Sales"] + [f"{1991 + i // 12}-{i % 12 + 1:02d},{v}" for i, v in enumerate(values)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_facts_hold_the_baselines_on_the_studys_split(result, shampoo):
+    from lstmcast.evaluation.baselines import Drift, MeanForecaster, Persistence, SeasonalNaive
+    from lstmcast.evaluation.walk_forward import walk_forward
+
+    facts = result.facts
+    assert (facts.data, facts.n, facts.test_size, facts.season_length) == ("shampoo", 36, 12, 12)
+    expected = {name: walk_forward(b, shampoo, 12, baselines=()).rmse for name, b in [
+        ("persistence", Persistence()), ("seasonal-naive", SeasonalNaive(m=12)), ("mean", MeanForecaster()),
+        ("drift", Drift())]}
+    assert facts.baselines == pytest.approx(expected)
+    assert result.persistence == facts.baselines["persistence"]
+    assert result.to_json()["baselines"] == facts.baselines
+
+
+def test_show_reads_nothing_but_the_store(tmp_path, shampoo, monkeypatch):
+    data = _monthly_csv(tmp_path / "sales.csv", shampoo.to_numpy() / 100)  # persistence 1.368 in these units
+    store = Store(tmp_path / "s.db")
+    ran = Study(data, grid={"epochs": [3]}, repeats=2, base=SHAMPOO, name="moved").run(store)
+    assert round(ran.persistence, 3) == 1.368
+
+    _monthly_csv(tmp_path / "sales.csv", shampoo.to_numpy())  # the file now holds other values ...
+    loaded = StudyResult.load(Store(tmp_path / "s.db"), "moved")
+    assert loaded.persistence == ran.persistence  # ... and show still prints what the study was run on
+
+    (tmp_path / "sales.csv").unlink()  # ... or it is gone
+    monkeypatch.setattr("lstmcast.experiments.study.load_data", lambda *a, **k: pytest.fail("read the data"))
+    loaded = StudyResult.load(Store(tmp_path / "s.db"), "moved")
+    assert loaded.facts == ran.facts
+    assert loaded.to_json() == ran.to_json()
+    assert loaded.summary().equals(ran.summary())
+
+
+def test_a_study_with_runs_missing_is_flagged_incomplete(tmp_path):
+    store = Store(tmp_path / "s.db")
+    full = _study(grid={"epochs": [5, 10]}, repeats=2, name="cut").run(store)
+    assert (full.complete, full.missing_runs, full.planned_runs) == (True, 0, 4)
+
+    with store.transaction():  # as if killed before the last group committed
+        store.conn.execute("DELETE FROM predictions")
+        store.conn.execute("DELETE FROM runs WHERE repeat = 1")
+    cut = StudyResult.load(store, "cut")
+    assert (cut.complete, cut.missing_runs, cut.planned_runs, len(cut.runs)) == (False, 2, 4, 2)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_a_study_name_without_visible_characters_is_refused(tmp_path, name):
+    store = Store(tmp_path / "s.db")
+    study = _study(grid={"epochs": [5]}, repeats=1, name=name)
+    with pytest.raises(InputError) as info:
+        study.run(store)
+    assert str(info.value) == f"a study name needs at least one visible character; got name={name!r}"
+    with pytest.raises(InputError, match="visible character"):
+        study.plan(store)
+    assert store.list_studies().empty
