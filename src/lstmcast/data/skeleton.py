@@ -257,7 +257,6 @@ class BoxCox(BaseEstimator):
     For lambda != 0, forecasts below -1/lambda on the transformed scale have no inverse (NaN).
     """
 
-
     def __init__(self, lmbda: float | None = None, season_length: int = 1):
         self.lmbda = lmbda
         self.season_length = season_length
@@ -316,7 +315,6 @@ class SeasonalIndices(BaseEstimator):
     robust STL decomposition of the training part, centred to sum 0. Needs 2m + 1 training points.
     Fitted attribute: ``indices_`` (length m).
     """
-
 
     def __init__(self, season_length: int = 12):
         self.season_length = season_length
@@ -490,7 +488,6 @@ class LevelAnchor(BaseEstimator):
     parameters as linear filters (scipy.signal.lfilter): a million points take milliseconds.
     Fitted attributes: ``alpha_``, ``beta_`` (None for SES).
     """
-
 
     def __init__(self, kind: str = "ses", alpha: float | None = None, beta: float | None = None):
         self.kind = kind
