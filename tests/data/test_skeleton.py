@@ -329,8 +329,19 @@ def test_airline_gets_log_and_a_seasonal_treatment():
     assert any(isinstance(s, SeasonalIndices | SeasonalDifference) for s in chain.steps)
     assert isinstance(chain.steps[-1], LevelAnchor)
     assert report["tail"] == 19 and report["stationary_gate"]["decision"] == "non-stationary"
-    assert len(report["candidates"]) == 6  # {none, stl, sdiff} x {ses, holt}
-    assert report["chosen"] == chain.describe()
+    assert report["power"] == "log" and report["chosen"] == chain.describe()
+    # {log, Box-Cox} x {none, stl, sdiff} x {ses, holt}
+    labels = [c["skeleton"] for c in report["candidates"]]
+    assert len(labels) == 12 and len({re.sub(r"\([^)]*\)", "", label) for label in labels}) == 12
+
+
+def test_a_fixed_power_scores_only_its_own_candidates():
+    y = datasets.load("airline").to_numpy()[:-48]
+    chain, report = choose_skeleton(y, 12, power="log")
+    assert len(report["candidates"]) == 6
+    assert all(c["skeleton"].startswith("log + ") for c in report["candidates"])
+    with pytest.raises(InputError, match="unknown power 'sqrt'"):
+        choose_skeleton(y, 12, power="sqrt")
 
 
 def test_chosen_skeleton_is_the_candidate_with_the_lowest_tail_rmse_refitted():
@@ -362,7 +373,9 @@ def test_report_is_json_and_names_every_part_of_the_choice():
         "season_length", "log", "boxcox_lambda", "power", "tail", "stationary_gate", "candidates", "chosen",
     }
     # 24 points, tail 5: the 19-point fit part is too short for seasonal candidates or the gate
-    assert [c["skeleton"].split(" + ")[-1][:3] for c in report["candidates"]] == ["ses", "hol"]
+    assert [re.sub(r"\([^)]*\)", "", c["skeleton"]) for c in report["candidates"]] == [
+        "log + ses", "log + holt", "boxcox + ses", "boxcox + holt",
+    ]
     assert report["stationary_gate"]["decision"].startswith("skipped")
 
 
@@ -376,7 +389,7 @@ def test_gate_warnings_are_silenced_on_a_long_series():
 def test_boxcox_power_uses_guerreros_lambda():
     y = datasets.load("airline").to_numpy()[:-48]
     chain, report = choose_skeleton(y, 12, power="boxcox")
-    assert isinstance(chain.steps[0], BoxCox)
+    assert isinstance(chain.steps[0], BoxCox) and report["log"] is False
     assert chain.steps[0].lmbda_ == pytest.approx(report["boxcox_lambda"])
 
 
