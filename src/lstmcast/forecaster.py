@@ -12,18 +12,19 @@ inverted back to the data's own units and dated.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import BaseEstimator
 
+from lstmcast.data.timeindex import future_index, season_length
 from lstmcast.data.transforms import Scaler, difference, undifference_recursive
-from lstmcast.data.validate import check_int, validate_series
-from lstmcast.data.windows import last_window, windows
-from lstmcast.errors import InputError, NotFittedError
-from lstmcast.evaluation.split import future_index
+from lstmcast.data.validate import validate_series
+from lstmcast.data.windows import WindowLayout, last_window, windows
+from lstmcast.errors import InputError, NotFittedError, TrainingDivergedError
 from lstmcast.models.zoo import ModelConfig, Network, build_network
-from lstmcast.training.fast import SMALL_STEP
+from lstmcast.params import HORIZON, PARAMS, SEED_LIMIT, check_params, resolve
 from lstmcast.training.trainer import TrainConfig, TrainHistory, ensure_tensor, predict, train
 
 
@@ -46,9 +47,9 @@ class Forecaster(BaseEstimator):
     def __init__(
         self,
         model: str = "vanilla",
-        look_back: int = 1,
+        look_back: int | None = None,
         steps_out: int = 1,
-        units: int | list[int] = 50,
+        units: int | list[int] | None = None,
         layers: int | None = None,
         activation: str = "tanh",
         dropout: float = 0.0,
@@ -57,7 +58,7 @@ class Forecaster(BaseEstimator):
         kernel: int | None = None,
         framing: str = "steps",
         epochs: int = 100,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         learning_rate: float = 1e-3,
         optimizer: str = "adam",
         loss: str = "mse",
@@ -66,124 +67,78 @@ class Forecaster(BaseEstimator):
         patience: int | None = None,
         validation_size: int = 0,
         difference: int = 0,
-        scale: str = "minmax-sym",
+        scale: str | None = None,
         target: str | None = None,
-        members: int = 1,
+        members: int | None = None,
         seed: int | list[int] | None = None,
         trim: int = 0,
+        season_length: int | None = None,
+        engine: str = "auto",
+        device: str = "cpu",
+        max_steps: int | None = None,
     ):
-        self.model = model
-        self.look_back = look_back
-        self.steps_out = steps_out
-        self.units = units
-        self.layers = layers
-        self.activation = activation
-        self.dropout = dropout
-        self.subsequences = subsequences
-        self.filters = filters
-        self.kernel = kernel
-        self.framing = framing
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
-        self.loss = loss
-        self.shuffle = shuffle
-        self.stateful = stateful
-        self.patience = patience
-        self.validation_size = validation_size
-        self.difference = difference
-        self.scale = scale
-        self.target = target
-        self.members = members
-        self.seed = seed
-        self.trim = trim
+        # scikit-learn's contract: store every argument under its own name, nothing else
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
 
     # ---- configuration -----------------------------------------------------------------------
 
-    def min_train_size(self) -> int:
-        """Return the fewest observations ``fit`` accepts: differencing + look-back + steps out."""
-        return self.difference + self.look_back + self.steps_out
-
-    def model_config(self, n_features: int, n_targets: int) -> ModelConfig:
-        """Return the network configuration for data with these feature and target counts."""
-        features_in = n_features * self.look_back if self.framing == "features" else n_features
-        return ModelConfig(
-            architecture=self.model, n_in=1 if self.framing == "features" else self.look_back,
-            n_features=features_in, n_out=self.steps_out, n_targets=n_targets, units=max(self._unit_list()),
-            layers=self.layers, activation=self.activation, dropout=self.dropout,
-            subsequences=self.subsequences, filters=self.filters, kernel=self.kernel,
-        ).validated()
-
-    def _unit_list(self) -> list[int]:
-        return [int(u) for u in self.units] if isinstance(self.units, (list, tuple)) else [int(self.units)]
-
-    def train_config(self) -> TrainConfig:
-        """Return the trainer's configuration."""
-        return TrainConfig(
-            epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            optimizer=self.optimizer, loss=self.loss, shuffle=self.shuffle, stateful=self.stateful,
-            patience=self.patience,
-        )
-
     def check_params(self) -> "Forecaster":
-        """Return self after checking every parameter's type and range (no data needed), or raise InputError."""
-        check_int(self.look_back, "look_back", 1)
-        check_int(self.steps_out, "steps_out", 1)
-        check_int(self.members, "members", 1)
-        check_int(self.difference, "difference", 0)
-        check_int(self.validation_size, "validation_size", 0)
-        check_int(self.trim, "trim", 0)
-        check_int(self.epochs, "epochs", 1)
-        check_int(self.batch_size, "batch_size", 1)
-        for u in self._unit_list() if isinstance(self.units, (list, tuple)) else [self.units]:
-            check_int(u, "units", 1)
-        if self.layers is not None:
-            check_int(self.layers, "layers", 1)
-        if self.framing not in ("steps", "features"):
-            raise InputError(f"framing must be 'steps' or 'features'; got {self.framing!r}")
-        if isinstance(self.learning_rate, bool) or not isinstance(self.learning_rate, (int, float)) \
-                or not self.learning_rate > 0:
-            raise InputError(f"learning_rate must be a positive number; got {self.learning_rate!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise InputError(f"dropout must be a number in [0, 1); got {self.dropout!r}")
-        for name in ("stateful", "shuffle"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{name} must be true or false; got {getattr(self, name)!r}")
-        Scaler(self.scale)._check_kind()
-        if self.patience is not None:
-            check_int(self.patience, "patience", 1)
-            if not self.validation_size:
-                raise InputError("patience (early stopping) watches the validation loss; set validation_size too")
-        self.model_config(1, 1)  # architecture, activation, subsequences and kernel
-        self.train_config().validated(self.batch_size if self.stateful else 1)
+        """Return self after checking every parameter against its declaration (lstmcast.params), or raise InputError.
+
+        No data is needed; ``fit`` checks the data against the configuration (``check_data``).
+        """
+        p = resolve(check_params(self.get_params()))
+        if self.patience is not None and not self.validation_size:
+            raise InputError("patience (early stopping) watches the validation loss; set validation_size too")
+        units = p["units"] if isinstance(p["units"], list) else [p["units"]]
+        seeds = p["seed"] if isinstance(p["seed"], list) else None
+        if len(units) > 1 and len(units) != len(seeds or units) or (len(units) > 1 and p["members"] not in (1, len(units))):
+            raise InputError(f"{len(units)} unit counts for {len(seeds) if seeds else p['members']} members; "
+                             "give one per member")
+        if seeds is not None and p["members"] not in (1, len(seeds)):
+            raise InputError(f"members={p['members']} but {len(seeds)} seeds were given; pass one seed per member")
+        self.model_config(1, 1, p)  # architecture, activation, subsequences and kernel
         return self
 
-    def check_data(self, n_obs: int, what: str = "the series") -> int:
-        """Return the number of training windows ``n_obs`` training observations give, or raise InputError.
+    def resolved(self, season_length: int = 1) -> dict:
+        """Return the parameters with every None that means "the model's default" filled in (see params.resolve)."""
+        return resolve(self.get_params(), season_length)
 
-        Checked before any training (studies check every configuration before the first group):
-        enough observations for differencing, look-back, steps out, trim and validation, and a
-        stateful batch size that divides the training windows.
+    def layout(self, warmup: int | None = None, season_length: int = 1) -> WindowLayout:
+        """Return the window layout of this configuration (observations needed, windows, first prediction).
+
+        ``warmup`` is the number of leading rows the transforms lose; by default the difference lag.
         """
-        windows_ = n_obs - self.difference - self.look_back - self.steps_out + 1 - self.trim - self.validation_size
-        if windows_ < 1:
-            parts = [f"look_back {self.look_back}", f"steps_out {self.steps_out}"]
-            parts += [f"{name} {getattr(self, name)}" for name in ("difference", "trim", "validation_size")
-                      if getattr(self, name)]
-            needed = n_obs - windows_ + 1
-            raise InputError(
-                f"{' + '.join(parts)} need at least {needed} observations; {what} has {n_obs}"
-            )
-        if self.stateful and windows_ % self.batch_size:
-            divisors = [b for b in range(1, min(self.batch_size, windows_) + 1) if windows_ % b == 0]
-            raise InputError(
-                f"stateful training needs a batch_size that divides the {windows_} training samples; "
-                f"batch_size={self.batch_size} does not (try batch_size={divisors[-1]}"
-                + (f", or trim={windows_ % self.batch_size} to drop the oldest windows)" if windows_ > self.batch_size
-                   else ")")
-            )
-        return windows_
+        p = self.resolved(season_length)
+        return WindowLayout(
+            look_back=p["look_back"], steps_out=p["steps_out"], warmup=p["difference"] if warmup is None else warmup,
+            trim=p["trim"], validation=p["validation_size"], batch_size=p["batch_size"], stateful=p["stateful"],
+            max_steps=p["max_steps"],
+        )
+
+    def min_train_size(self) -> int:
+        """Return the fewest observations ``fit`` accepts."""
+        return self.layout().needed
+
+    def model_config(self, n_features: int, n_targets: int, p: dict | None = None) -> ModelConfig:
+        """Return the network configuration for data with these feature and target counts."""
+        p = p or self.resolved()
+        features = p["framing"] == "features"
+        units = p["units"] if isinstance(p["units"], list) else [p["units"]]
+        return ModelConfig(
+            architecture="vanilla" if p["model"] == "auto" else p["model"], n_in=1 if features else p["look_back"],
+            n_features=n_features * p["look_back"] if features else n_features, n_out=p["steps_out"],
+            n_targets=n_targets, units=max(units), layers=p["layers"], activation=p["activation"],
+            dropout=p["dropout"], subsequences=p["subsequences"], filters=p["filters"], kernel=p["kernel"],
+        ).validated()
+
+    def train_config(self, p: dict | None = None) -> TrainConfig:
+        """Return the trainer's configuration."""
+        p = p or self.resolved()
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        return TrainConfig(**{name: p[name] for name in fields if name in p})
 
     # ---- fitting -----------------------------------------------------------------------------
 
@@ -196,30 +151,96 @@ class Forecaster(BaseEstimator):
         self.target_idx_ = self._target_indices(frame)
         self.index_ = frame.index
         self.values_ = frame.to_numpy(dtype=np.float64)  # (T, columns), original units
+        self.season_length_ = self.season_length or season_length(frame.index)
+        p = self.resolved(self.season_length_)
+        self.skeleton_, self.chosen_ = None, None
+        if p["model"] == "auto":
+            self.skeleton_, self.chosen_ = self._choose_skeleton(p)
         self.check_data(len(frame))
-        diffed = difference(self.values_, self.difference) if self.difference else self.values_
-        fit_rows = diffed[: len(diffed) - self.validation_size] if self.validation_size else diffed
-        self.scaler_ = Scaler(self.scale).fit(fit_rows)
-        z = self.scaler_.transform(diffed)
+        z = self._transformed(self.values_, fit=True)
         X, Y = self._frame(z)
         X, Y = X[self.trim :], Y[self.trim :]
-        cfg = self.model_config(len(self.columns_), len(self.target_idx_))
-        self.seeds_ = self._member_seeds()
+        cfg = self.model_config(len(self.columns_), len(self.target_idx_), p)
+        self.seeds_ = self._member_seeds(p)
         X_t, Y_t = ensure_tensor(X), ensure_tensor(Y)
         validation = None
         if self.validation_size:
             X_t, Y_t, validation = X_t[: -self.validation_size], Y_t[: -self.validation_size], (
                 X_t[-self.validation_size :], Y_t[-self.validation_size :])
         self.n_train_windows_ = len(X_t)
-        units = self._unit_list()
-        if len(units) > 1 and len(units) != len(self.seeds_):
-            raise InputError(f"{len(units)} unit counts for {len(self.seeds_)} members; give one per member")
-        with _threads_for(cfg.units * len(self.seeds_) * min(self.batch_size, len(X_t))):
-            # network_ exists before training so that callbacks can predict with it
-            self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
-            self.history_: TrainHistory = train(
-                self.network_, X_t, Y_t, self.train_config(), self.seeds_, tuple(callbacks), validation)
+        units = p["units"] if isinstance(p["units"], list) else [p["units"]]
+        # network_ exists before training so that callbacks can predict with it
+        self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
+        self.history_: TrainHistory = train(
+            self.network_, X_t, Y_t, self.train_config(p), self.seeds_, tuple(callbacks), validation)
         return self
+
+    def check_data(self, n_obs: int, what: str = "the series") -> int:
+        """Return the number of training windows ``n_obs`` training observations give, or raise InputError.
+
+        Checked before any training (studies check every configuration before the first group):
+        enough observations for the transforms, look-back, steps out, trim and validation, and a
+        stateful batch size that divides the training windows.
+        """
+        warmup = self._warmup()
+        parts = {"difference": self.difference, "transform warm-up": warmup - self.difference}
+        m = getattr(self, "season_length_", None) or self.season_length or 1
+        return self.layout(warmup, m).check(n_obs, what, parts)
+
+    def _warmup(self) -> int:
+        """Return the leading rows the transforms leave undefined (skeleton warm-up + difference lag)."""
+        skeleton = getattr(self, "skeleton_", None)
+        return self.difference + (skeleton.warmup() if skeleton is not None else 0)
+
+    def _choose_skeleton(self, p: dict):
+        """Return (skeleton, report): the statistical skeleton of model="auto", chosen on the training part."""
+        if len(self.target_idx_) != 1 or len(self.columns_) != 1:
+            raise InputError(
+                f"model='auto' forecasts one series; y has {len(self.columns_)} columns. "
+                "Pass one column, or choose an architecture such as model='vanilla'"
+            )
+        from lstmcast.data.skeleton_choice import choose_skeleton
+
+        skeleton, report = choose_skeleton(self.values_[:, 0], self.season_length_)
+        report = {**report, "look_back": p["look_back"], "units": p["units"], "members": p["members"],
+                  "epochs": p["epochs"], "batch_size": p["batch_size"], "scale": p["scale"]}
+        return skeleton, report
+
+    def _transformed(self, values: np.ndarray, fit: bool = False) -> np.ndarray:
+        """Return the network's view of ``values`` (T, columns): skeleton, difference and scaling applied.
+
+        The first ``_warmup()`` rows, undefined after the transforms, are dropped. With ``fit`` the
+        scaler is fitted here, on the training rows only (never the validation windows' targets).
+        """
+        work = self._skeletal(values)
+        if self.difference:
+            work = difference(work, self.difference)
+        if fit:
+            rows = work[: len(work) - self.validation_size] if self.validation_size else work
+            self.scaler_ = Scaler(self.resolved()["scale"]).fit(rows)
+        return self.scaler_.transform(work)
+
+    def _skeletal(self, values: np.ndarray) -> np.ndarray:
+        """Return ``values`` with the skeleton applied to the target column and its warm-up rows dropped."""
+        if self.skeleton_ is None:
+            return values
+        w = self.skeleton_.warmup()
+        out = values.copy()
+        out[:, self.target_idx_[0]] = self.skeleton_.transform(values[:, self.target_idx_[0]])
+        return out[w:]
+
+    def _unskeletal(self, s_hat: np.ndarray, x: np.ndarray, start: int) -> np.ndarray:
+        """Return skeleton-space forecasts ``s_hat`` (members, n) for positions start.. in original units.
+
+        Each is inverted with the true values before it in ``x`` (T,) (or the forecasts, when x
+        was extended with them).
+        """
+        z = np.full((len(x),), np.nan)
+        out = np.empty_like(s_hat)
+        for k, row in enumerate(s_hat):
+            z[start : start + len(row)] = row
+            out[k] = self.skeleton_.inverse(z, x)[start : start + len(row)]
+        return out
 
     def _target_indices(self, frame: pd.DataFrame) -> list[int]:
         if self.target == "all":
@@ -230,29 +251,78 @@ class Forecaster(BaseEstimator):
             raise InputError(f"target {self.target!r} is not a column; columns are {list(frame.columns)}")
         return [list(frame.columns).index(self.target)]
 
-    def _member_seeds(self) -> list[int]:
-        if isinstance(self.seed, (list, tuple, np.ndarray)):
-            if self.members not in (1, len(self.seed)):
-                raise InputError(f"members={self.members} but {len(self.seed)} seeds were given; pass one seed per member")
-            seeds = [int(s) for s in self.seed]
-        else:
-            base = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
-            seeds = [int(base) + k for k in range(self.members)]
-        if not all(0 <= s < 2**31 for s in seeds):
-            raise InputError(f"seeds must be integers in [0, 2**31); got {min(seeds)}..{max(seeds)}")
+    def _member_seeds(self, p: dict) -> list[int]:
+        if isinstance(p["seed"], list):
+            return list(p["seed"])
+        base = p["seed"] if p["seed"] is not None else int(np.random.SeedSequence().entropy % 2**31)
+        seeds = [base + k for k in range(p["members"])]
+        if seeds[-1] >= SEED_LIMIT:
+            raise InputError(f"seed={base} with members={p['members']} gives seeds up to {seeds[-1]}; "
+                             f"member seeds must stay below 2**31; use a smaller seed")
         return seeds
 
     def _frame(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the training windows of the scaled, differenced values z (rows, columns)."""
-        return windows(z, self.look_back, self.steps_out, targets=self.target_idx_, framing=self.framing)
+        """Return the training windows of the transformed values z (rows, columns)."""
+        return windows(z, self.network_look_back, self.steps_out, targets=self.target_idx_, framing=self.framing)
+
+    @property
+    def network_look_back(self) -> int:
+        """Return the look-back in use (resolved for model="auto" from the season length)."""
+        return self.resolved(getattr(self, "season_length_", None) or 1)["look_back"]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
             raise NotFittedError("this Forecaster is not fitted yet; call fit(y) first")
 
+    # ---- fitted state (model files) ------------------------------------------------------------
+
+    def fitted_state(self) -> dict:
+        """Return everything a fitted forecaster needs to predict, as plain objects.
+
+        Keys: columns, target_idx, index, values (float64 array), scaler (its to_dict()), seeds,
+        network (the nn.Module), history, n_train_windows, season_length, skeleton (state dict or
+        None), chosen (what model="auto" chose, or None). ``from_fitted_state`` is its inverse;
+        lstmcast.persist turns it into a file.
+        """
+        self._check_fitted()
+        return {
+            "columns": list(self.columns_), "target_idx": list(self.target_idx_), "index": self.index_,
+            "values": self.values_, "scaler": self.scaler_.to_dict(), "seeds": list(self.seeds_),
+            "network": self.network_, "history": getattr(self, "history_", None),
+            "n_train_windows": int(self.n_train_windows_), "season_length": int(self.season_length_),
+            "skeleton": None if self.skeleton_ is None else self.skeleton_.state(),
+            "chosen": self.chosen_,
+        }
+
+    @classmethod
+    def from_fitted_state(cls, params: dict, state: dict) -> "Forecaster":
+        """Return a fitted forecaster with ``params`` and a ``fitted_state()``; InputError when they disagree."""
+        f = cls(**params).check_params()
+        n_cols = len(state["columns"])
+        values = np.asarray(state["values"], dtype=np.float64)
+        target_idx = [int(i) for i in state["target_idx"]]
+        if values.shape != (len(state["index"]), n_cols) or not np.isfinite(values).all():
+            raise InputError(f"fitted values of shape {values.shape} (finite: {np.isfinite(values).all()}) "
+                             f"do not match an index of {len(state['index'])} and {n_cols} columns")
+        if not target_idx or not all(0 <= i < n_cols for i in target_idx):
+            raise InputError(f"target indices {target_idx} do not fit {n_cols} columns")
+        f.columns_, f.target_idx_, f.index_, f.values_ = list(state["columns"]), target_idx, state["index"], values
+        f.scaler_ = Scaler.from_dict(state["scaler"])
+        f.seeds_ = [int(s) for s in state["seeds"]]
+        f.network_, f.history_ = state["network"], state.get("history")
+        f.n_train_windows_ = int(state["n_train_windows"])
+        f.season_length_ = PARAMS["season_length"].check(state.get("season_length", 1), "season_length")
+        f.chosen_ = state.get("chosen")
+        f.skeleton_ = None
+        if state.get("skeleton") is not None:
+            from lstmcast.data.skeleton import Chain
+
+            f.skeleton_ = Chain.from_state(state["skeleton"])
+        return f
+
     def save(self, path):
         """Return the path written: this fitted forecaster as one safetensors file (see lstmcast.persist)."""
-        from lstmcast.persist import save  # persist imports this module
+        from lstmcast.persist import save  # persist depends on this module, not the other way round
 
         return save(self, path)
 
@@ -266,13 +336,10 @@ class Forecaster(BaseEstimator):
         start with the first training window: the state carried into later windows is then the one
         the training set builds up, as the seeds do before forecasting.
         """
-        with _threads_for(self.network_.config.units * self.network_.members * self.batch_size):
-            out, _ = predict(self.network_, ensure_tensor(X), batch_size=self.batch_size if self.stateful else 1024,
-                             stateful=self.stateful)
+        batch = self.resolved()["batch_size"]
+        out, _ = predict(self.network_, ensure_tensor(X), batch_size=batch if self.stateful else 1024,
+                         stateful=self.stateful)
         return out.numpy()
-
-    def _diffed(self, values: np.ndarray) -> np.ndarray:
-        return difference(values, self.difference) if self.difference else values
 
     def _inverse_scale(self, z: np.ndarray) -> np.ndarray:
         """Return scaled target values z (..., targets) in differenced units."""
@@ -288,6 +355,14 @@ class Forecaster(BaseEstimator):
         """
         return self._squeeze(self.one_step_evaluator(y, start)())
 
+    def _values_of(self, y) -> np.ndarray:
+        """Return ``y`` validated as a (T, columns) float64 array with the fitted column count."""
+        data = validate_series(y, "y")
+        values = (data.to_frame() if isinstance(data, pd.Series) else data).to_numpy(dtype=np.float64)
+        if values.shape[1] != len(self.columns_):
+            raise InputError(f"y has {values.shape[1]} columns; the forecaster was fitted on {len(self.columns_)}")
+        return values
+
     def one_step_evaluator(self, y, start: int):
         """Return a function giving the current network's one-step forecasts (members, n, targets).
 
@@ -296,30 +371,34 @@ class Forecaster(BaseEstimator):
         every window from the start of ``y``, which must be where the fitted data began.
         """
         self._check_fitted()
-        data = validate_series(y, "y")
-        values = (data.to_frame() if isinstance(data, pd.Series) else data).to_numpy(dtype=np.float64)
-        lag, lb = self.difference, self.look_back
-        if values.shape[1] != len(self.columns_):
-            raise InputError(f"y has {values.shape[1]} columns; the forecaster was fitted on {len(self.columns_)}")
-        first = start - lag - lb  # window i predicts z row i + lb, i.e. position i + lb + lag
-        if not lag + lb + (self.trim if self.stateful else 0) <= start < len(values):
+        values = self._values_of(y)
+        start = PARAMS["trim"].check(start, "start")  # a non-negative integer
+        layout = self.layout(self._warmup(), self.season_length_)
+        if not layout.first_prediction <= start < len(values):
             raise InputError(
-                f"start={start} must leave look_back + difference{' + trim' if self.stateful and self.trim else ''}"
-                f" = {lag + lb + (self.trim if self.stateful else 0)} observations before it and lie inside y "
+                f"start={start} must leave {layout.first_prediction} observations before it (look_back + "
+                f"transform warm-up{' + trim' if self.stateful and self.trim else ''}) and lie inside y "
                 f"(length {len(values)})"
             )
-        z = self.scaler_.transform(self._diffed(values))
-        X, _ = windows(z, lb, 1, framing=self.framing)
+        w, lag, lb = self._warmup() - self.difference, self.difference, self.network_look_back
+        z = self._transformed(values)  # rows w + lag .. of values
+        X, _ = windows(z, lb, 1, framing=self.framing)  # window i predicts values row i + lb + lag + w
+        first = start - lag - lb - w
         X = X[self.trim :] if self.stateful else X[first:]
         skip = first - self.trim if self.stateful else 0
         X_t = ensure_tensor(X)
         slope, offset = self._inverse_affine()
+        s_values = self._skeletal(values)  # skeleton space, rows w..
         # one-step forecast = network output (scaled difference) -> difference -> + true value lag back
-        base = values[start - lag : len(values) - lag, self.target_idx_] if lag else 0.0
+        base = s_values[start - w - lag : len(values) - w - lag, self.target_idx_] if lag else 0.0
+        target = values[:, self.target_idx_[0]]
 
         def evaluate() -> np.ndarray:
             step1 = self._run(X_t)[:, skip:, 0, :]  # (members, n, targets), scaled
-            return step1 * slope + offset + base
+            s_hat = step1 * slope + offset + base
+            if self.skeleton_ is None:
+                return s_hat
+            return self._unskeletal(s_hat[..., 0], target, start)[..., None]
 
         return evaluate
 
@@ -329,22 +408,28 @@ class Forecaster(BaseEstimator):
         one = self._inverse_scale(np.ones((1, len(self.target_idx_))))[0]
         return one - zero, zero
 
-    def forecast(self, horizon: int, return_members: bool = False):
-        """Return the next ``horizon`` values after the fitted data, dated.
+    def forecast(self, horizon: int, return_members: bool = False, y=None):
+        """Return the next ``horizon`` values after the fitted data (or after ``y``), dated.
 
         Direct from the network when ``horizon <= steps_out``, else recursive (each forecast fed
         back as input); ``result.attrs["method"]`` says which. The ensemble mean by default; with
         ``return_members=True`` a DataFrame with one column per member (single target only).
+        ``y`` is a history to forecast from instead of the fitted data (same columns; no refitting:
+        the fitted transforms and network are applied to it).
         """
         self._check_fitted()
-        horizon = check_int(horizon, "horizon", 1)
+        horizon = HORIZON.check(horizon)
+        values, index = (self.values_, self.index_) if y is None else (self._values_of(y), validate_series(y).index)
+        if len(values) < self.layout(self._warmup(), self.season_length_).first_prediction:
+            raise InputError(f"y has {len(values)} observations; forecasting needs at least "
+                             f"{self.layout(self._warmup(), self.season_length_).first_prediction}")
         recursive = horizon > self.steps_out
         if recursive and len(self.target_idx_) != len(self.columns_):
             raise InputError(
                 f"horizon={horizon} exceeds steps_out={self.steps_out}, and forecasting recursively needs "
                 "future values of every input column; use steps_out >= horizon or target='all'"
             )
-        z = self.scaler_.transform(self._diffed(self.values_))  # (rows, columns)
+        z = self._transformed(values)  # (rows, columns)
         members = self.network_.members
         z = np.broadcast_to(z, (members,) + z.shape).copy()  # each member extends its own history
         steps: list[np.ndarray] = []
@@ -358,9 +443,16 @@ class Forecaster(BaseEstimator):
         zf = np.concatenate(steps, axis=1)[:, :horizon]  # (members, horizon, targets)
         future = self._inverse_scale(zf)
         if self.difference:
-            last = self.values_[-self.difference :][:, self.target_idx_]
+            last = self._skeletal(values)[-self.difference :][:, self.target_idx_]
             future = undifference_recursive(future, last, self.difference)
-        index = future_index(self.index_, horizon)
+        if self.skeleton_ is not None:
+            future = self._unskeletal_recursive(future[..., 0], values[:, self.target_idx_[0]])[..., None]
+        if not np.isfinite(future).all():
+            raise TrainingDivergedError(
+                "the forecast is not finite (the network or the inverse transforms overflowed); "
+                "refit with a lower learning_rate or fewer epochs"
+            )
+        index = future_index(index, horizon)
         method = "recursive" if recursive else "direct"
         if return_members:
             if len(self.target_idx_) != 1:
@@ -373,11 +465,28 @@ class Forecaster(BaseEstimator):
         out.attrs["method"] = method
         return out
 
+    def _unskeletal_recursive(self, s_hat: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Return skeleton-space forecasts s_hat (members, horizon) after x (T,) in original units, step by step.
+
+        Step h is inverted with the true history followed by the forecasts of steps 1..h-1.
+        """
+        n, horizon = len(x), s_hat.shape[1]
+        out = np.empty_like(s_hat)
+        for k, row in enumerate(s_hat):
+            ext = np.concatenate([x, np.zeros(horizon)])
+            z = np.full(n + horizon, np.nan)
+            z[n:] = row
+            for h in range(horizon):
+                ext[n + h] = self.skeleton_.inverse(z[: n + h + 1], ext[: n + h + 1])[n + h]
+            out[k] = ext[n:]
+        return out
+
     def _next_block(self, z: np.ndarray) -> np.ndarray:
         """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""
+        lb = self.network_look_back
         if self.stateful:  # replay each member's whole history, its own forecasts included
-            return self._run(np.stack([_all_windows(zk, self.look_back, self.framing)[self.trim :] for zk in z]))[:, -1]
-        X = np.stack([last_window(zk, self.look_back, framing=self.framing)[0] for zk in z])  # (members, steps, features)
+            return self._run(np.stack([_all_windows(zk, lb, self.framing)[self.trim :] for zk in z]))[:, -1]
+        X = np.stack([last_window(zk, lb, framing=self.framing)[0] for zk in z])  # (members, steps, features)
         return self._run(X[:, None])[:, 0]
 
     def _squeeze(self, a: np.ndarray) -> np.ndarray:
@@ -391,18 +500,3 @@ def _all_windows(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
     padded = np.concatenate([z, z[-1:]])  # a dummy target row so the final window is framed
     X, _ = windows(padded, look_back, 1, framing=framing)
     return X
-
-
-class _threads_for:
-    """Run small steps (units x members x batch <= 4096) on one thread: waking a second costs more than it saves."""
-
-    def __init__(self, work: int):
-        self.work = work
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads()
-        if self.work <= SMALL_STEP:
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.saved)

@@ -29,7 +29,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _load_tensors
 from safetensors.torch import save as _save_tensors
 
-from lstmcast.data.transforms import Scaler
 from lstmcast.errors import InputError, ModelFileError, NotFittedError
 from lstmcast.forecaster import Forecaster
 from lstmcast.models.zoo import ModelConfig, build_network
@@ -121,67 +120,57 @@ def _describe(f: Forecaster) -> dict:
     """Return the JSON document of everything besides the tensors that predicting needs."""
     import lstmcast
 
+    state = f.fitted_state()
     return {
         "format_version": FORMAT_VERSION,
         "lstmcast_version": lstmcast.__version__,
         "params": f.get_params(),
-        "model_config": f.network_.config.to_dict(),
-        "seeds": [int(s) for s in f.seeds_],
-        "columns": _labels(f.columns_, "column"),
-        "target_idx": [int(i) for i in f.target_idx_],
-        "index": _encode_index(f.index_),
-        "scaler": f.scaler_.to_dict(),
-        "n_train_windows": int(f.n_train_windows_),
-        "history": _encode_history(getattr(f, "history_", None)),
+        "model_config": state["network"].config.to_dict(),
+        "seeds": [int(s) for s in state["seeds"]],
+        "columns": _labels(state["columns"], "column"),
+        "target_idx": [int(i) for i in state["target_idx"]],
+        "index": _encode_index(state["index"]),
+        "scaler": state["scaler"],
+        "n_train_windows": state["n_train_windows"],
+        "history": _encode_history(state["history"]),
+        "season_length": state["season_length"],
+        "skeleton": state["skeleton"],
+        "chosen": state["chosen"],
     }
 
 
 def _rebuild(path: Path, doc: dict, tensors: dict[str, torch.Tensor]) -> Forecaster:
     """Return the Forecaster described by a verified document and its tensors."""
     try:
-        forecaster = Forecaster(**doc["params"])
         seeds = [int(s) for s in doc["seeds"]]
         config = ModelConfig(**doc["model_config"])
-        columns = list(doc["columns"])
-        target_idx = [int(i) for i in doc["target_idx"]]
-        index = _decode_index(doc["index"])
-        scaler = Scaler.from_dict(doc["scaler"])
         values = tensors[_VALUES]
-        if values.dtype != torch.float64 or tuple(values.shape) != (len(index), len(columns)):
-            raise ValueError(
-                f"values tensor is {values.dtype} {tuple(values.shape)}, "
-                f"expected float64 ({len(index)}, {len(columns)})"
-            )
-        if not seeds or not target_idx or not all(0 <= i < len(columns) for i in target_idx):
-            raise ValueError(f"seeds {seeds} or target indices {target_idx} do not fit {len(columns)} columns")
-        n_train_windows = int(doc["n_train_windows"])
-        history = _decode_history(doc.get("history"), len(seeds))
-    except ModelFileError as exc:  # from Scaler.from_dict, which does not know the file
+        if values.dtype != torch.float64:
+            raise ValueError(f"values tensor is {values.dtype}, expected float64")
+        weights = {k[len(_NETWORK_PREFIX):]: v for k, v in tensors.items() if k.startswith(_NETWORK_PREFIX)}
+        try:
+            network = build_network(config, seeds)
+            network.load_state_dict(weights, strict=True)
+        except (InputError, RuntimeError) as exc:
+            raise ModelFileError(
+                f"its weights do not match its model configuration ({_one_line(exc)}); "
+                "the file is inconsistent, save the model again"
+            ) from None
+        network.eval()
+        state = {
+            "columns": list(doc["columns"]), "target_idx": doc["target_idx"], "index": _decode_index(doc["index"]),
+            "values": values.numpy(), "scaler": doc["scaler"], "seeds": seeds, "network": network,
+            "history": _decode_history(doc.get("history"), len(seeds)),
+            "n_train_windows": doc["n_train_windows"], "season_length": doc.get("season_length", 1),
+            "skeleton": doc.get("skeleton"), "chosen": doc.get("chosen"),
+        }
+        return Forecaster.from_fitted_state(doc["params"], state)
+    except ModelFileError as exc:  # from Scaler.from_dict or the weights, which do not know the file
         raise ModelFileError(f"model file {path}: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:  # InputError included
+    except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
         raise ModelFileError(
             f"model file {path} has incomplete or inconsistent metadata ({_one_line(exc)}); save the model again"
         ) from None
-    weights = {k[len(_NETWORK_PREFIX):]: v for k, v in tensors.items() if k.startswith(_NETWORK_PREFIX)}
-    try:
-        network = build_network(config, seeds)
-        network.load_state_dict(weights, strict=True)
-    except (InputError, RuntimeError) as exc:
-        raise ModelFileError(
-            f"model file {path}: its weights do not match its model configuration ({_one_line(exc)}); "
-            "the file is inconsistent, save the model again"
-        ) from None
-    network.eval()
-    forecaster.columns_ = columns
-    forecaster.target_idx_ = target_idx
-    forecaster.index_ = index
-    forecaster.values_ = values.numpy()
-    forecaster.scaler_ = scaler
-    forecaster.seeds_ = seeds
-    forecaster.network_ = network
-    forecaster.history_ = history
-    forecaster.n_train_windows_ = n_train_windows
-    return forecaster
 
 
 def _encode_history(history: TrainHistory | None) -> dict | None:

@@ -14,18 +14,18 @@ import pytest
 from sklearn.base import clone
 from typer.testing import CliRunner
 
-from lstmcast import cli
 from lstmcast.cli import app
+from lstmcast.cli.forecasting import Model
 from lstmcast.data import datasets, load_data
 from lstmcast.errors import TrainingDivergedError
+from lstmcast.params import PARAMS
 from lstmcast.evaluation import BASELINES, Drift, walk_forward
 from cli_assertions import assert_one_line_error, assert_png  # noqa: E402
 
 runner = CliRunner()
-EVALUATE_KEYS = {"data", "config", "test_size", "repeats", "rmse", "baselines", "seconds"}
+EVALUATE_KEYS = {"data", "config", "test_size", "repeats", "rmse", "ensemble_rmse", "baselines", "seconds"}
 FORECAST_KEYS = {"data", "config", "index", "forecast", "method"}
-LSTM_CONFIG_KEYS = {"model", "look_back", "steps_out", "units", "layers", "activation", "dropout", "epochs",
-                    "batch_size", "learning_rate", "stateful", "difference", "scale", "seed"}
+LSTM_CONFIG_KEYS = set(PARAMS)  # every Forecaster parameter, defaults resolved
 # a small network keeps the LSTM runs of these tests well under a second each
 SMALL = ["--epochs", "3", "--units", "8"]
 
@@ -45,26 +45,12 @@ def json_of(result) -> dict:
 # ---- registries and datasets ------------------------------------------------------------------------
 
 
-def test_cli_model_names_match_the_library_registries():
-    from lstmcast.models.zoo import ARCHITECTURES
-
-    assert cli.BASELINE_NAMES == tuple(BASELINES)
-    assert cli.ARCHITECTURES == tuple(ARCHITECTURES)
-
-
-def test_every_scale_choice_is_one_the_scaler_knows():
-    from lstmcast.data import Scaler
-
-    for kind in cli.SCALES:
-        Scaler(kind).fit(np.array([[1.0], [2.0], [4.0]]))
-
-
 def test_datasets_json_lists_name_length_and_first_and_last_period():
     obj = json_of(invoke("datasets", "--json"))
     rows = {row["name"]: row for row in obj["datasets"]}
     assert sorted(rows) == datasets.names()
     assert rows["shampoo"] == {"name": "shampoo", "column": "Sales", "length": 36, "first": "1991-01",
-                                   "last": "1993-12", "frequency": "M"}
+                                   "last": "1993-12", "frequency": "M", "season_length": 12}
     assert (rows["airline"]["length"], rows["airline"]["first"], rows["airline"]["last"]) == (144, "1949-01", "1960-12")
 
 
@@ -133,10 +119,8 @@ def test_evaluate_refit_refits_every_block_and_reports_it():
 
 def test_progress_callbacks_follow_the_forecaster_into_every_refit_clone():
     calls = []
-    settings = cli.ModelSettings(model="vanilla", look_back=1, steps_out=1, units=4, layers=None, activation="tanh",
-                                 dropout=0.0, epochs=2, batch_size=32, learning_rate=1e-3, stateful=False,
-                                 difference=0, scale="minmax-sym", repeats=1, seed=0)
-    forecaster = settings.forecaster(callbacks=(lambda epoch, net, losses: calls.append(epoch),))
+    spec = Model(None, "vanilla", {"units": 4, "epochs": 2})
+    forecaster = spec.forecaster(callbacks=(lambda epoch, net, losses: calls.append(epoch),))
     assert type(clone(forecaster, safe=False)) is type(forecaster)
     assert repr(forecaster).startswith("Forecaster(")
     walk_forward(forecaster, load_data("shampoo"), test_size=12, refit=6)
@@ -265,15 +249,16 @@ def test_plot_into_a_missing_folder_fails_before_training(tmp_path, monkeypatch)
         (["evaluate", "shampoo", "--test-size", "36"], ["test_size=36", "the series has 36"]),
         (["evaluate", "shampoo", "--test-size", "1.5"], ["test_size=1.5", "fraction"]),
         (["evaluate", "shampoo", "--test-size", "twelve"], ["--test-size", "'twelve'"]),
-        (["evaluate", "shampoo", "--look-back", "0"], ["--look-back", "at least 1", "got 0"]),
+        (["evaluate", "shampoo", "--look-back", "0"], ["--look-back", "[1, 10000]", "got 0"]),
         (["forecast", "shampoo", "--look-back", "-3"], ["--look-back", "got -3"]),
         (["evaluate", "shampoo", "--look-back", "48"],
-         ["look_back=48 needs at least 61 observations (48 + steps_out 1 + test 12); the series has 36"]),
+         ["--look-back 48 + --steps-out 1 need at least 49 observations; the training part (all but the last 12 "
+          "of 36) has 24"]),
         (["evaluate", "shampoo", "--look-back", "20", "--difference", "4"],
-         ["needs at least 37 observations (20 + steps_out 1 + difference 4 + test 12)"]),
-        (["forecast", "shampoo", "--look-back", "40"], ["look_back=40 needs at least 41 observations", "has 36"]),
-        (["evaluate", "shampoo", "--stateful", "--epochs", "1"], ["stateful", "batch_size=32"]),
-        (["evaluate", "shampoo", "--model", "cnn-lstm", "--epochs", "1"], ["look_back=1", "subsequences"]),
+         ["--look-back 20 + --steps-out 1 + difference 4 need at least 25 observations", "has 24"]),
+        (["forecast", "shampoo", "--look-back", "40"], ["--look-back 40 + --steps-out 1 need at least 41", "has 36"]),
+        (["evaluate", "shampoo", "--stateful", "--epochs", "1"], ["stateful", "--batch-size=32"]),
+        (["evaluate", "shampoo", "--model", "cnn-lstm", "--epochs", "1"], ["--look-back=1", "--subsequences"]),
         (["evaluate", "shampoo", "--model", "seasonal-naive", "--test-size", "30"], ["needs 12"]),
         (["forecast", "shampoo", "--model", "seasonal-naive", "--column", "Sales", "--horizon", "0"], ["--horizon"]),
         (["evaluate", "shampoo", "--repeats", "0"], ["--repeats"]),
@@ -359,5 +344,6 @@ def test_installed_entry_point_reports_bad_input_on_one_line():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "error: look_back=48 needs at least 61 observations (48 + steps_out 1 + test 12); the series has 36"
+        "error: --look-back 48 + --steps-out 1 need at least 49 observations; the training part (all but the last "
+        "12 of 36) has 24"
     ]

@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lstmcast.errors import InputError
-from lstmcast.evaluation.split import future_index, resolve_test_size, train_test_split
+from lstmcast.data.timeindex import future_index
+from lstmcast.evaluation.split import resolve_test_size, train_test_split
 
 
 @pytest.fixture

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
+
+from lstmcast.data.windows import windows
 
 from lstmcast.experiments.plan import canonical, make_plan, split_params, stable_seed
 
@@ -185,19 +190,31 @@ def test_missing_epochs_default_to_the_forecaster_default():
     assert plan.groups[0].epochs == 100
 
 
-@pytest.mark.parametrize(
-    "batch_size, n_windows, steps_per_epoch",
-    [(4, 20, 5), (3, 20, 7), (1, 20, 20), (32, 20, 1), (6, 22, 4)],
-)
-def test_describe_steps_are_epochs_times_batches_per_epoch(batch_size, n_windows, steps_per_epoch):
-    plan = make_plan("s", [{**BASE, "batch_size": batch_size, "epochs": e} for e in (10, 30)], repeats=2)
+@pytest.mark.parametrize("look_back", [1, 3, 12])
+@pytest.mark.parametrize("batch_size", [1, 4, 32])
+@pytest.mark.parametrize("trim, difference", [(0, 0), (2, 1)])
+def test_describe_steps_count_the_windows_each_group_really_trains(look_back, batch_size, trim, difference):
+    # the dry-run of `tune --grid look_back=1,12` printed ~230 steps for look_back=12 on 24 training
+    # points; the real figure is 120: the count must come from each group's own layout
+    n_train, epochs = 24, 10
+    config = {"units": 1, "look_back": look_back, "batch_size": batch_size, "trim": trim,
+              "difference": difference, "epochs": epochs}
+    (row,) = make_plan("s", [config], repeats=1).describe(n_train)
 
-    (row,) = plan.describe(n_windows)
-    assert row["steps"] == 30 * steps_per_epoch
-    assert row["epochs"] == 30
-    assert row["members"] == 2
-    assert row["runs"] == 4
-    assert row["params"]["batch_size"] == batch_size
+    X, _ = windows(np.zeros(n_train - difference), look_back, 1)  # what fit frames
+    n_windows = len(X) - trim
+    assert row["steps"] == epochs * math.ceil(n_windows / min(batch_size, n_windows))
+
+
+def test_describe_steps_for_a_look_back_grid_differ_per_group():
+    plan = make_plan("s", [{"units": 1, "look_back": lb, "batch_size": 1, "epochs": 10} for lb in (1, 12)], repeats=1)
+    steps = {row["params"]["look_back"]: row["steps"] for row in plan.describe(24)}
+    assert steps == {1: 230, 12: 120}
+
+
+def test_max_steps_caps_the_planned_steps():
+    (row,) = make_plan("s", [{"units": 1, "batch_size": 1, "epochs": 10, "max_steps": 7}], repeats=1).describe(24)
+    assert row["steps"] == 7
 
 
 def test_describe_lists_groups_in_order_and_steps_only_with_windows():

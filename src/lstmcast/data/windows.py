@@ -11,6 +11,7 @@ the input: framing 10 million points with a look-back of 48 allocates nothing of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,80 @@ def _lags_as_features(X: np.ndarray) -> np.ndarray:
 def _check_choice(value: str, name: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class WindowLayout:
+    """How a configuration turns observations into training windows: the one place that counts them.
+
+    ``warmup`` rows at the start are lost to the transforms (a difference at lag k loses k, a
+    seasonal difference m, a level anchor 1); then every window takes ``look_back`` inputs and
+    ``steps_out`` targets. The ``trim`` oldest windows are left out of training, the newest
+    ``validation`` windows are held out to watch the validation loss.
+
+    >>> layout = WindowLayout(look_back=12, batch_size=4)
+    >>> layout.train_windows(24), layout.steps_per_epoch(24), layout.first_prediction
+    (12, 3, 12)
+    """
+
+    look_back: int
+    steps_out: int = 1
+    warmup: int = 0
+    trim: int = 0
+    validation: int = 0
+    batch_size: int = 32
+    stateful: bool = False
+    max_steps: int | None = None
+
+    def windows(self, n_obs: int) -> int:
+        """Return the windows ``n_obs`` observations give before trimming and validation (may be <= 0)."""
+        return n_obs - self.warmup - self.look_back - self.steps_out + 1
+
+    def train_windows(self, n_obs: int) -> int:
+        """Return the windows training uses (may be <= 0 when the series is too short)."""
+        return self.windows(n_obs) - self.trim - self.validation
+
+    @property
+    def needed(self) -> int:
+        """Return the fewest observations that give one training window."""
+        return self.warmup + self.look_back + self.steps_out + self.trim + self.validation
+
+    @property
+    def first_prediction(self) -> int:
+        """Return the earliest position a one-step prediction can be made for.
+
+        A stateful network replays the training windows from the first kept one, so trimmed
+        windows come first too.
+        """
+        return self.warmup + self.look_back + (self.trim if self.stateful else 0)
+
+    def steps_per_epoch(self, n_obs: int) -> int:
+        """Return the optimizer steps of one epoch on ``n_obs`` training observations."""
+        n = max(self.train_windows(n_obs), 0)
+        return -(-n // max(1, min(self.batch_size, n))) if n else 0
+
+    def total_steps(self, n_obs: int, epochs: int) -> int:
+        """Return the optimizer steps of a whole fit (``max_steps`` caps it)."""
+        steps = epochs * self.steps_per_epoch(n_obs)
+        return steps if self.max_steps is None else min(steps, self.max_steps)
+
+    def check(self, n_obs: int, what: str = "the series", parts: dict | None = None) -> int:
+        """Return the training windows of ``n_obs`` observations, or raise InputError naming what they need.
+
+        ``parts`` names the contributions to ``warmup`` (e.g. {"difference": 1}) for the message;
+        a stateful batch size must divide the training windows.
+        """
+        n = self.train_windows(n_obs)
+        if n < 1:
+            named = [f"look_back {self.look_back}", f"steps_out {self.steps_out}"]
+            named += [f"{k} {v}" for k, v in (parts or {}).items() if v]
+            named += [f"{k} {v}" for k, v in (("trim", self.trim), ("validation_size", self.validation)) if v]
+            raise InputError(f"{' + '.join(named)} need at least {self.needed} observations; {what} has {n_obs}")
+        if self.stateful and n % self.batch_size:
+            divisors = [b for b in range(1, min(self.batch_size, n) + 1) if n % b == 0]
+            raise InputError(
+                f"stateful training needs a batch_size that divides the {n} training samples; "
+                f"batch_size={self.batch_size} does not (try batch_size={divisors[-1]}"
+                + (f", or trim={n % self.batch_size} to drop the oldest windows)" if n > self.batch_size else ")")
+            )
+        return n

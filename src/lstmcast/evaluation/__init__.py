@@ -25,7 +25,7 @@ from lstmcast.evaluation.metrics import (
     smape,
     winkler,
 )
-from lstmcast.evaluation.split import future_index, resolve_test_size, train_test_split
+from lstmcast.evaluation.split import resolve_test_size, train_test_split
 from lstmcast.evaluation.walk_forward import (
     WalkForwardResult,
     interval_summary,
@@ -46,7 +46,6 @@ __all__ = [
     "calibrate",
     "check_levels",
     "coverage",
-    "future_index",
     "interval_summary",
     "level_label",
     "mae",

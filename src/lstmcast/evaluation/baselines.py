@@ -28,7 +28,7 @@ from lstmcast.data.timeindex import season_length as infer_season_length
 from lstmcast.data.validate import check_int, validate_series
 from lstmcast.errors import InputError, NotFittedError
 from lstmcast.evaluation.metrics import check_levels, level_label
-from lstmcast.evaluation.split import future_index
+from lstmcast.data.timeindex import future_index
 
 POINT = "forecast"  # the point forecast's column when forecast() also returns intervals
 

@@ -18,12 +18,13 @@ import json
 from dataclasses import dataclass
 
 from lstmcast.forecaster import Forecaster
+from lstmcast.params import MODEL_DEFAULTS, PARAMS
 
-FORECASTER_PARAMS = frozenset(Forecaster().get_params())
+FORECASTER_PARAMS = frozenset(PARAMS)
 SNAPSHOT_PARAMS = frozenset({"epochs"})  # differ within a member: read off as snapshots
 MEMBER_PARAMS = frozenset({"seed", "members"})  # set by the plan, never by a configuration
 PADDABLE_MODELS = frozenset({"vanilla", "stacked", "vector"})  # units may differ between members
-DEFAULT_UNITS = Forecaster().units
+DEFAULT_UNITS = MODEL_DEFAULTS["units"]
 
 
 def canonical(params: dict) -> str:
@@ -79,10 +80,13 @@ class Group:
             params["units"] = [m.units for m in self.members]
         return params
 
-    def work(self, n_windows: int) -> int:
-        """Return the optimizer steps this group takes: epochs x batches per epoch."""
-        bs = min(int(self.params.get("batch_size", 32)), n_windows) or 1
-        return self.epochs * -(-n_windows // bs)
+    def work(self, n_train: int) -> int:
+        """Return the optimizer steps this group takes on ``n_train`` training observations.
+
+        The window layout of the group's own parameters counts them (look-back, difference,
+        trim, batch size and max_steps all change it).
+        """
+        return Forecaster(**self.params).layout().total_steps(n_train, self.epochs)
 
 
 @dataclass(frozen=True)
@@ -96,13 +100,13 @@ class Plan:
     def n_runs(self) -> int:
         return sum(g.n_runs for g in self.groups)
 
-    def describe(self, n_windows: int | None = None) -> list[dict]:
+    def describe(self, n_train: int | None = None) -> list[dict]:
         """Return one row per group: key params, members, runs, epochs and estimated steps."""
         rows = []
         for i, g in enumerate(self.groups):
             row = {"group": i, "params": g.params, "members": len(g.members), "runs": g.n_runs, "epochs": g.epochs}
-            if n_windows is not None:
-                row["steps"] = g.work(n_windows)
+            if n_train is not None:
+                row["steps"] = g.work(n_train)
             rows.append(row)
         return rows
 

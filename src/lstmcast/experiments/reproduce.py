@@ -10,6 +10,8 @@ is fit on the training part only.
 
 from __future__ import annotations
 
+import math
+
 from lstmcast.errors import InputError
 from lstmcast.experiments.study import Study
 
@@ -77,3 +79,24 @@ def published_key(params: dict):
     if exp == "airline":
         return params["variant"]
     return params[SHAMPOO_GRIDS[exp][0]]
+
+
+def tables(result) -> dict[str, list[dict]]:
+    """Return per experiment: the varied parameter, its value, our describe() and the published figures."""
+    table = result.summary()
+    out: dict[str, list[dict]] = {}
+    for (key, params), (_, stats) in zip(result.configs, table.iterrows()):
+        exp = params["experiment"]
+        value = published_key(params)
+        param = "variant" if exp == "airline" else SHAMPOO_GRIDS[exp][0]
+        out.setdefault(exp, []).append({
+            "param": param, "value": value, "rmse": {k: _finite(v) for k, v in stats.items()},
+            "published_mean": PUBLISHED.get(exp, {}).get(value),
+            "published_std": PUBLISHED_STD.get(exp, {}).get(value),
+        })
+    return out
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None

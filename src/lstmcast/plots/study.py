@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -54,11 +56,29 @@ def diagnostics(frame: pd.DataFrame, path, title: str = "Train (blue) and test (
         for (rep, split), line in part.groupby(["repeat", "split"], sort=False):
             ax.plot(line["epoch"], line["rmse"], color="tab:blue" if split == "train" else "tab:orange",
                     linewidth=0.7, alpha=0.7)
-        ax.set_title(str(config))
+        ax.set_title(textwrap.fill(str(config), 45), fontsize=8)
         ax.set_xlabel("epoch")
         ax.set_ylabel("RMSE")
     for ax in list(axes.flat)[len(configs):]:
         ax.set_visible(False)
+    from matplotlib.lines import Line2D
+
+    fig.legend([Line2D([], [], color="tab:blue"), Line2D([], [], color="tab:orange")], ["train", "test"],
+               loc="upper right")
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.93, 0.97))
     return save_png(fig, path)
+
+
+def reproduction_boxplot(scores: pd.DataFrame, tables: dict, path, persistence: float | None = None):
+    """Write one box-plot panel per seed experiment, boxes labelled by the varied value, as the seed draws them.
+
+    ``scores`` is the study's (repeat x configuration) frame in configuration order; ``tables``
+    is ``experiments.reproduce.tables(result)``, whose rows follow the same order.
+    """
+    panels, start = {}, 0
+    for exp, rows in tables.items():
+        frame = scores.iloc[:, start : start + len(rows)]
+        panels[f"{exp} ({rows[0]['param']})"] = frame.set_axis([str(r["value"]) for r in rows], axis=1)
+        start += len(rows)
+    return boxplot(panels, path, persistence=persistence)

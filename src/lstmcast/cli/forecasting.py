@@ -1,0 +1,419 @@
+"""Commands that load one series and model it: datasets, evaluate, forecast."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lstmcast.cli.app import app
+from lstmcast.cli.options import (
+    ALL_MODELS, ColumnOpt, Data, DateColumnOpt, DayFirstOpt, JsonOpt, ModelOpt, PlotOpt, ProgressOpt, TestSizeOpt,
+    at_least, forecaster_options, parse_test_size,
+)
+from lstmcast.cli.output import clean, fmt, label, print_json, summary
+from lstmcast.errors import InputError
+from lstmcast.params import BASELINE_NAMES, HORIZON, PARAMS
+
+logger = logging.getLogger(__name__)
+
+# Options that do not pick a model: given alone, the automatic model stays the default.
+_NEUTRAL = frozenset({"seed", "members", "engine", "device", "season_length", "max_steps", "epochs"})
+
+
+# ---- data ----------------------------------------------------------------------------------------
+
+
+def load_series(data: str, column: str | None, date_column: str | None, dayfirst: bool | None = None):
+    """Return the series to model: the chosen column(s) of DATA, the target last."""
+    from lstmcast.data import load_data
+
+    return load_data(data, column=selected_columns(data, column, date_column), date_column=date_column,
+                     dayfirst=dayfirst)
+
+
+def selected_columns(data: str, column: str | None, date_column: str | None):
+    """Return what --column selects: one name, a list (``a,b,c``), or by default the last column."""
+    if column is not None:
+        names = [c.strip() for c in column.split(",")] if "," in column else [column]
+        return names if len(names) > 1 else names[0]
+    return _default_column(data, date_column)
+
+
+def _default_column(data: str, date_column: str | None) -> str | None:
+    """Return the last non-time column of a CSV file's header, or None to let load_data decide.
+
+    Without --column the CLI forecasts the last column from its own past, so other columns (text
+    notes, say) must not stop it. Anything unreadable is left to load_data, which reports it.
+    """
+    path = Path(data)
+    try:
+        if not path.is_file():
+            return None
+        from lstmcast.data.io import csv_columns
+
+        header = csv_columns(path)
+    except Exception:  # only picking a default here; load_data gives the real error message
+        return None
+    time_column = date_column if date_column is not None else (header[0] if header else None)
+    values = [c for c in header if c != time_column]
+    return values[-1] if values else None
+
+
+# ---- models --------------------------------------------------------------------------------------
+
+
+class Model:
+    """The model a command runs: a baseline or a Forecaster, built from --model and the generated options."""
+
+    def __init__(self, ctx: typer.Context, model: str | None, params: dict):
+        if model is None:  # the automatic model, unless options that shape an LSTM were given
+            model = "vanilla" if set(params) - _NEUTRAL else "auto"
+        if model not in ALL_MODELS:
+            raise InputError(f"--model must be one of {', '.join(ALL_MODELS)}; got {model!r}")
+        self.name = model
+        self.params = dict(params)
+        if self.is_baseline and params:
+            typer.echo(f"warning: {', '.join(PARAMS[k].option for k in params)} apply to LSTM models; "
+                       f"ignored by the {model} baseline", err=True)
+        if not self.is_baseline:
+            self.params.setdefault("seed", 0)  # the command line is reproducible by default
+        self.fitted = None  # the last forecaster fitted (walk_forward fits clones)
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.name in BASELINE_NAMES
+
+    def forecaster(self, callbacks: tuple = (), season: int | None = None):
+        """Return an unfitted forecaster; ``callbacks`` reach every fit (also walk_forward's clones)."""
+        if self.is_baseline:
+            from lstmcast.evaluation import BASELINES
+
+            baseline = BASELINES[self.name]()
+            return baseline.set_params(m=season) if season and "m" in baseline.get_params() else baseline
+        from lstmcast.forecaster import Forecaster
+
+        f = _recording(Forecaster, callbacks, self)(model=self.name, **self.params)
+        return f.check_params()
+
+    def config(self, season: int) -> dict:
+        """Return the parameters that define the model, for the JSON output (defaults resolved)."""
+        if self.is_baseline:
+            return {"model": self.name, **({"m": season} if self.name == "seasonal-naive" else {})}
+        from lstmcast.forecaster import Forecaster
+        from lstmcast.models.zoo import DEFAULT_LAYERS
+
+        p = Forecaster(model=self.name, **self.params).resolved(season)
+        if p["layers"] is None:
+            p["layers"] = DEFAULT_LAYERS.get(p["model"], 1)
+        return p
+
+    @property
+    def epochs(self) -> int:
+        return 0 if self.is_baseline else self.params.get("epochs", PARAMS["epochs"].default)
+
+    @property
+    def runs(self) -> int:
+        if self.is_baseline:
+            return 1
+        seeds = self.params.get("seed")
+        if isinstance(seeds, list):
+            return len(seeds)
+        return self.params.get("members") or (PARAMS["members"].auto if self.name == "auto" else 1)
+
+
+def _recording(base: type, extra: tuple, model: Model) -> type:
+    """Return a subclass of ``base`` whose ``fit`` passes ``extra`` callbacks and records the fitted forecaster.
+
+    walk_forward clones the forecaster (scikit-learn's clone: same class, same parameters) and
+    calls plain ``fit(y)``; a subclass carries the callbacks through the clone without adding a
+    parameter, so every refit advances the progress bar, and the command can report what the
+    fitted model chose.
+    """
+
+    def fit(self, y, callbacks=()):
+        out = base.fit(self, y, callbacks=(*callbacks, *extra))
+        model.fitted = self
+        return out
+
+    return type(base.__name__, (base,), {"fit": fit, "__module__": base.__module__, "__qualname__": base.__qualname__})
+
+
+def _show_progress(progress: bool | None, as_json: bool) -> bool | None:
+    """Return the bar's ``enabled``: as asked, else off with --json and "on a terminal" otherwise."""
+    if progress is not None:
+        return progress
+    return False if as_json else None
+
+
+def _season(series, params: dict) -> int:
+    from lstmcast.data.timeindex import season_length
+
+    return params.get("season_length") or season_length(series.index)
+
+
+def _check_plot(plot: Path | None) -> None:
+    if plot is not None:
+        from lstmcast.plots import check_target
+
+        check_target(plot)
+
+
+def _chosen_line(chosen: dict | None) -> str | None:
+    if not chosen:
+        return None
+    picked = chosen.get("chosen", "?")
+    tail = chosen.get("tail")
+    return (f"auto chose: {picked}; LSTM look_back {chosen.get('look_back')}, units {chosen.get('units')}, "
+            f"{chosen.get('members')} members, {chosen.get('epochs')} epochs"
+            + (f" (skeleton chosen on a {tail}-point validation tail of the training part)" if tail else ""))
+
+
+# ---- commands ------------------------------------------------------------------------------------
+
+
+@app.command("datasets")
+def datasets_command(as_json: JsonOpt = False) -> None:
+    """List the bundled datasets: name, length and first/last period."""
+    from lstmcast.data import datasets
+    from lstmcast.data.timeindex import season_length
+
+    rows = []
+    for name in datasets.names():
+        y = datasets.load(name)
+        rows.append({
+            "name": name, "column": str(y.name), "length": len(y), "first": label(y.index[0]),
+            "last": label(y.index[-1]), "frequency": getattr(y.index, "freqstr", None),
+            "season_length": season_length(y.index),
+        })
+    if as_json:
+        print_json({"datasets": rows})
+        return
+    typer.echo(f"{'name':<10} {'column':<12} {'length':>6}  {'first':<10} {'last':<10} {'season':>6}")
+    for row in rows:
+        typer.echo(f"{row['name']:<10} {row['column']:<12} {row['length']:>6}  {row['first']:<10} {row['last']:<10} "
+                   f"{row['season_length']:>6}")
+
+
+@app.command("evaluate")
+@forecaster_options()
+def evaluate_command(
+    ctx: typer.Context,
+    data: Data,
+    model: ModelOpt = None,
+    column: ColumnOpt = None,
+    date_column: DateColumnOpt = None,
+    dayfirst: DayFirstOpt = None,
+    test_size: TestSizeOpt = "12",
+    refit: Annotated[Optional[int], typer.Option(
+        "--refit", help="Refit every K test steps (default: fit once).", show_default=False)] = None,
+    plot: PlotOpt = None,
+    as_json: JsonOpt = False,
+    progress: ProgressOpt = None,
+    params: dict | None = None,
+) -> None:
+    """Walk-forward one-step evaluation on the last --test-size observations, against the baselines."""
+    spec = Model(ctx, model, params or {})
+    wanted = parse_test_size(test_size)
+    if refit is not None:
+        at_least(refit, "--refit", 0)
+    refit = refit or None
+    _check_plot(plot)
+
+    series = load_series(data, column, date_column, dayfirst)
+    from lstmcast.evaluation import BASELINES, resolve_test_size, walk_forward
+    from lstmcast.progress import epoch_callbacks, progress_bar
+
+    n = len(series)
+    n_test = resolve_test_size(n, wanted)
+    season = _season(series, spec.params)
+    logger.info("%s: %d observations, the last %d for testing, model %s", data, n, n_test, spec.name)
+    # every baseline runs on the same folds; one that needs more history than there is is skipped
+    baselines = [name for name in BASELINE_NAMES
+                 if _baseline_fits(BASELINES[name], season, n - n_test)]
+    fits = 1 if refit is None else math.ceil(n_test / refit)
+    with progress_bar(total=spec.epochs * fits, desc=spec.name,
+                      enabled=False if spec.is_baseline else _show_progress(progress, as_json)) as bar:
+        forecaster = spec.forecaster(callbacks=epoch_callbacks(bar), season=season)
+        if not spec.is_baseline:
+            forecaster.check_data(n - n_test, what=f"the training part (all but the last {n_test} of {n})")
+        started = time.perf_counter()  # the evaluation itself: training and predicting, not imports or I/O
+        result = walk_forward(forecaster, series, test_size=n_test, refit=refit, baselines=baselines, m=season)
+        seconds = time.perf_counter() - started
+
+    import numpy as np
+
+    # one RMSE per repeat (ensemble member); a missing score becomes NaN here and null in JSON
+    scores = result.member_metrics["rmse"] if result.member_metrics is not None else result.rmse
+    runs = np.atleast_1d(np.asarray(scores, dtype=np.float64)).tolist()
+    _check_finite(runs, "RMSE")
+    baseline_rmse = {name: clean(s["rmse"]) for name, s in result.baselines.items()}
+    chosen = getattr(spec.fitted, "chosen_", None)
+
+    if plot is not None:
+        from lstmcast.evaluation.walk_forward import target_series
+        from lstmcast.plots import plot_evaluation
+
+        plot_evaluation(
+            target_series(forecaster, series), result.predictions, plot, label=spec.name,
+            baseline=None if spec.name == "persistence" else result.baseline_predictions.get("persistence"),
+            members=result.member_predictions,
+            title=f"{data}: walk-forward one-step over the last {n_test} observations",
+        )
+
+    out = {
+        "data": data, "config": {**spec.config(season), "refit": refit}, "test_size": n_test,
+        "repeats": len(runs), "rmse": summary(runs), "ensemble_rmse": clean(result.rmse),
+        "baselines": baseline_rmse, "seconds": round(seconds, 3),
+    }
+    if chosen is not None:
+        out["chosen"] = chosen
+    if as_json:
+        print_json(out)
+        return
+    typer.echo(f"{data}: walk-forward one-step RMSE over the last {n_test} of {n} observations")
+    typer.echo(f"{'model':<16} {'rmse':>10} {'std':>9} {'min':>10} {'max':>10} {'runs':>5}")
+    s = out["rmse"]
+    typer.echo(f"{spec.name:<16} {fmt(s['mean']):>10} {fmt(s['std']):>9} {fmt(s['min']):>10} {fmt(s['max']):>10} "
+               f"{len(runs):>5}")
+    if len(runs) > 1:
+        typer.echo(f"{'  ensemble mean':<16} {fmt(out['ensemble_rmse']):>10}")
+    for name, value in baseline_rmse.items():
+        if name != spec.name:
+            typer.echo(f"{name:<16} {fmt(value):>10}")
+    skipped = [name for name in BASELINE_NAMES if name not in baseline_rmse]
+    if skipped:
+        typer.echo(f"(skipped, series too short: {', '.join(skipped)})")
+    if chosen is not None:
+        typer.echo(_chosen_line(chosen))
+    if plot is not None:
+        typer.echo(f"plot: {plot}")
+    typer.echo(f"{seconds:.2f} s")
+
+
+def _baseline_fits(cls, season: int, n_train: int) -> bool:
+    baseline = cls()
+    if "m" in baseline.get_params():
+        baseline.set_params(m=season)
+    return baseline.min_train_size() <= n_train
+
+
+def _check_finite(values, what: str) -> None:
+    """Raise TrainingDivergedError when a reported figure is not finite (never a quiet null)."""
+    import numpy as np
+
+    from lstmcast.errors import TrainingDivergedError
+
+    if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        raise TrainingDivergedError(
+            f"the {what} is not finite: the model diverged; lower learning_rate or epochs, or use activation tanh"
+        )
+
+
+@app.command("forecast")
+@forecaster_options()
+def forecast_command(
+    ctx: typer.Context,
+    data: Annotated[Optional[str], typer.Argument(
+        metavar="[DATA]", show_default=False,
+        help="A bundled dataset name or a CSV path; optional with --model-file (then the saved model's own data).")] = None,
+    horizon: Annotated[str, typer.Option("--horizon", help=HORIZON.help + f" [{HORIZON.describe()}]")] = "1",
+    model: ModelOpt = None,
+    column: ColumnOpt = None,
+    date_column: DateColumnOpt = None,
+    dayfirst: DayFirstOpt = None,
+    save: Annotated[Optional[Path], typer.Option(
+        "--save", help="Save the fitted model to this file (load it with --model-file).", show_default=False)] = None,
+    model_file: Annotated[Optional[Path], typer.Option(
+        "--model-file", help="Forecast with a saved model instead of fitting one (DATA, if given, is the history "
+        "to forecast from).", show_default=False)] = None,
+    plot: PlotOpt = None,
+    as_json: JsonOpt = False,
+    progress: ProgressOpt = None,
+    params: dict | None = None,
+) -> None:
+    """Fit on all of DATA (or load --model-file) and forecast the next --horizon steps."""
+    steps = HORIZON.parse(horizon, "--horizon")
+    _check_plot(plot)
+    if model_file is not None:
+        if params or model is not None:
+            raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
+        forecaster, series, spec_name, config = _loaded(model_file, data, column, date_column, dayfirst)
+    else:
+        if data is None:
+            raise InputError("forecast needs DATA (a dataset name or CSV path), or --model-file")
+        spec = Model(ctx, model, params or {})
+        series = load_series(data, column, date_column, dayfirst)
+        season = _season(series, spec.params)
+        from lstmcast.progress import epoch_callbacks, progress_bar
+
+        logger.info("%s: fitting %s on %d observations", data, spec.name, len(series))
+        with progress_bar(total=spec.epochs, desc=spec.name,
+                          enabled=False if spec.is_baseline else _show_progress(progress, as_json)) as bar:
+            forecaster = spec.forecaster(season=season)
+            if spec.is_baseline:
+                forecaster.fit(series)
+            else:
+                forecaster.fit(series, callbacks=epoch_callbacks(bar))
+        if save is not None:
+            if spec.is_baseline:
+                raise InputError(f"--save keeps LSTM models; the {spec.name} baseline has nothing to save")
+            forecaster.save(save)
+        spec_name, config = spec.name, {**spec.config(season), "repeats": spec.runs}
+    future = forecaster.forecast(steps) if model_file is None or data is None else forecaster.forecast(steps, y=series)
+    _check_finite(future.to_numpy(), "forecast")
+    method = future.attrs.get("method", "direct")  # a baseline extends its fit directly
+    chosen = getattr(forecaster, "chosen_", None)
+
+    if plot is not None:
+        from lstmcast.evaluation.walk_forward import target_series
+        from lstmcast.plots import plot_forecast
+
+        members = None
+        if getattr(forecaster, "network_", None) is not None and forecaster.network_.members > 1:
+            members = forecaster.forecast(steps, return_members=True, **({} if data is None or model_file is None
+                                                                          else {"y": series}))
+        history = series if series is not None else forecaster.values_[:, forecaster.target_idx_[0]]
+        if not hasattr(history, "index"):
+            import pandas as pd
+
+            history = pd.Series(history, index=forecaster.index_, name=future.name)
+        plot_forecast(target_series(forecaster, history), future, plot, members=members,
+                      label=f"{spec_name} ({method})", title=f"{data or model_file}: forecast of {steps} steps")
+
+    index = [label(t) for t in future.index]
+    values = clean(future.to_numpy())
+    if as_json:
+        out = {"data": data if data is not None else str(model_file), "config": {**config, "horizon": steps},
+               "index": index, "forecast": values, "method": method}
+        if chosen is not None:
+            out["chosen"] = chosen
+        if save is not None:
+            out["saved"] = str(save)
+        print_json(out)
+        return
+    typer.echo(f"{data or model_file}: {spec_name} forecast of {steps} steps ({method})")
+    width = max(len("period"), *(len(i) for i in index))
+    typer.echo(f"{'period':<{width}}  {'forecast':>12}")
+    for when, value in zip(index, values):
+        typer.echo(f"{when:<{width}}  {fmt(value):>12}")
+    if chosen is not None:
+        typer.echo(_chosen_line(chosen))
+    if save is not None:
+        typer.echo(f"saved: {save}")
+    if plot is not None:
+        typer.echo(f"plot: {plot}")
+
+
+def _loaded(model_file: Path, data, column, date_column, dayfirst):
+    """Return (forecaster, history or None, model name, config) for a forecast from a saved model."""
+    from lstmcast.persist import load
+
+    forecaster = load(model_file)
+    series = load_series(data, column, date_column, dayfirst) if data is not None else None
+    config = {**forecaster.resolved(forecaster.season_length_), "model_file": str(model_file)}
+    return forecaster, series, forecaster.model, config
