@@ -144,6 +144,18 @@ class Forecaster(BaseEstimator):
 
     def fit(self, y, callbacks=()) -> "Forecaster":
         """Return self, trained on the series or frame ``y`` (all of it is training data)."""
+        X, Y, validation = self.prepare(y)
+        return self.fit_windows(X, Y, validation, callbacks)
+
+    def prepare(self, y) -> tuple:
+        """Return (X, Y, validation) training windows of ``y`` after fitting the transforms on it.
+
+        The first half of ``fit``: validates ``y``, infers the season length, chooses the skeleton
+        (model="auto"), fits difference and scaling on the training rows and frames the windows.
+        Many series can share one network: prepare each series' own forecaster, concatenate the
+        windows, train once with ``fit_windows`` and hand the network to the others with
+        ``share_network``.
+        """
         self.check_params()
         data = validate_series(y, "y")
         frame = data.to_frame() if isinstance(data, pd.Series) else data
@@ -159,20 +171,31 @@ class Forecaster(BaseEstimator):
         self.check_data(len(frame))
         z = self._transformed(self.values_, fit=True)
         X, Y = self._frame(z)
-        X, Y = X[self.trim :], Y[self.trim :]
-        cfg = self.model_config(len(self.columns_), len(self.target_idx_), p)
-        self.seeds_ = self._member_seeds(p)
-        X_t, Y_t = ensure_tensor(X), ensure_tensor(Y)
+        X_t, Y_t = ensure_tensor(X[self.trim :]), ensure_tensor(Y[self.trim :])
         validation = None
         if self.validation_size:
             X_t, Y_t, validation = X_t[: -self.validation_size], Y_t[: -self.validation_size], (
                 X_t[-self.validation_size :], Y_t[-self.validation_size :])
-        self.n_train_windows_ = len(X_t)
+        return X_t, Y_t, validation
+
+    def fit_windows(self, X, Y, validation=None, callbacks=()) -> "Forecaster":
+        """Return self after building the network and training it on prepared windows (see ``prepare``)."""
+        p = self.resolved(self.season_length_)
+        cfg = self.model_config(len(self.columns_), len(self.target_idx_), p)
+        self.seeds_ = self._member_seeds(p)
+        self.n_train_windows_ = len(X)
         units = p["units"] if isinstance(p["units"], list) else [p["units"]]
         # network_ exists before training so that callbacks can predict with it
         self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
         self.history_: TrainHistory = train(
-            self.network_, X_t, Y_t, self.train_config(p), self.seeds_, tuple(callbacks), validation)
+            self.network_, X, Y, self.train_config(p), self.seeds_, tuple(callbacks), validation)
+        return self
+
+    def share_network(self, other: "Forecaster") -> "Forecaster":
+        """Return self (prepared, see ``prepare``) predicting with ``other``'s trained network (one global model)."""
+        other._check_fitted()
+        self.network_, self.seeds_, self.history_ = other.network_, other.seeds_, other.history_
+        self.n_train_windows_ = other.n_train_windows_
         return self
 
     def check_data(self, n_obs: int, what: str = "the series") -> int:
