@@ -33,6 +33,7 @@ def params(net) -> list[torch.Tensor]:
 
 CONFIGS = {
     "vanilla": dict(architecture="vanilla", n_in=4, units=6),
+    "stacked": dict(architecture="stacked", n_in=4, units=5),
     "bidirectional": dict(architecture="bidirectional", n_in=4, units=5),
     "cnn-lstm": dict(architecture="cnn-lstm", n_in=4, units=5, filters=4, subsequences=2),
 }
@@ -41,7 +42,8 @@ CONFIGS = {
 @pytest.mark.parametrize("stateful", [False, True], ids=["stateless-shuffled", "stateful"])
 @pytest.mark.parametrize(
     "name, engine",
-    [("vanilla", "auto"), ("vanilla", "torch"), ("bidirectional", "auto"), ("cnn-lstm", "torch")],
+    [("vanilla", "auto"), ("vanilla", "torch"), ("vanilla", "numpy"), ("vanilla", "fused"), ("stacked", "fused"),
+     ("bidirectional", "auto"), ("cnn-lstm", "torch")],
 )
 def test_member_k_ends_where_a_solo_run_with_seed_k_ends(name, engine, stateful):
     X, y = supervised(noisy_sine(16), 4)  # 12 samples
@@ -50,6 +52,7 @@ def test_member_k_ends_where_a_solo_run_with_seed_k_ends(name, engine, stateful)
     seeds = [5, 6, 7]
     ensemble = build_network(cfg, seeds)
     history = train(ensemble, X, y, tc, seeds)
+    assert engine == "auto" or history.extra["engine"] == engine
     pred_ens, _ = predict(ensemble, X, batch_size=4, stateful=stateful)
     for k in (0, 2):
         solo = build_network(cfg, [seeds[k]])
@@ -90,7 +93,8 @@ def test_stateful_batch_size_must_divide_the_samples():
 
 @pytest.mark.parametrize(
     "overrides", [dict(epochs=0), dict(batch_size=0), dict(learning_rate=0), dict(optimizer="lbfgs"),
-                  dict(loss="hinge"), dict(engine="jax")]
+                  dict(loss="hinge"), dict(engine="jax"), dict(max_steps=0), dict(max_steps=2.5),
+                  dict(device="tpu"), dict(learning_rate=float("nan"))]
 )
 def test_bad_train_config_is_an_input_error(overrides):
     with pytest.raises(InputError):
@@ -124,6 +128,13 @@ def test_huge_learning_rate_with_relu_raises_diverged_naming_the_epoch():
 
 def test_huge_learning_rate_diverges_with_the_default_engine_too():
     check_diverges("auto")
+
+
+def test_huge_learning_rate_diverges_with_the_fused_engine_too():
+    X, y = supervised(np.linspace(0, 1000, 40), 10)
+    net = build_network(ModelConfig(n_in=10, units=50), [0, 1])
+    with pytest.raises(TrainingDivergedError, match=r"(nan|inf) at epoch \d+"):
+        train(net, X, y, TrainConfig(epochs=5, learning_rate=float("inf"), engine="fused"), [0, 1])
 
 
 @pytest.mark.parametrize("engine", ["torch", "auto"])
@@ -199,7 +210,7 @@ def test_validation_without_patience_keeps_the_last_weights():
     np.testing.assert_allclose(evaluate_loss(net, X[25:], y[25:], tc), history.val_loss[-1], rtol=1e-5)
 
 
-@pytest.mark.parametrize("engine", ["torch", "auto"])
+@pytest.mark.parametrize("engine", ["torch", "auto", "fused"])
 @pytest.mark.parametrize("stateful", [False, True])
 def test_loss_decreases_on_a_learnable_problem(engine, stateful):
     X, y = supervised(np.sin(np.arange(44) * 0.3), 4)  # 40 samples
