@@ -262,3 +262,52 @@ def test_from_dict_rejects_corrupt_state():
         Scaler.from_dict(state)
     with pytest.raises(InputError):
         Scaler.from_dict({"kind": "weird", "n_features": 1, "state": {}})
+
+
+# --- Scaler on columns without spread (issue 14: a series of 7s forecast 7.4, 7.8, 8.3) ---------------
+
+MIDDLES = [("minmax", 0.5), ("minmax-sym", 0.0), ("standard", 0.0)]
+
+
+@pytest.mark.parametrize("kind, middle", MIDDLES)
+@pytest.mark.parametrize("value", [7.0, 0.1, -3.3e150, 1e-300, 0.0])
+def test_a_constant_column_maps_to_the_middle_and_back_exactly(kind, middle, value):
+    x = np.full(37, value)
+    scaler = Scaler(kind).fit(x)
+    scaled = scaler.transform(x)
+    np.testing.assert_array_equal(scaled, np.full(37, middle))
+    np.testing.assert_array_equal(scaler.inverse_transform(scaled), x)
+
+
+@pytest.mark.parametrize("kind, middle", MIDDLES)
+def test_any_finite_prediction_of_a_constant_column_comes_back_as_the_constant(kind, middle):
+    scaler = Scaler(kind).fit(np.full(12, 7.0))
+    predictions = np.array([middle, 0.9, -0.8, 1e6])  # what an untrained network might emit
+    np.testing.assert_array_equal(scaler.inverse_transform(predictions), np.full(4, 7.0))
+
+
+@pytest.mark.parametrize("kind", ["minmax", "minmax-sym", "standard"])
+def test_non_finite_predictions_of_a_constant_column_stay_non_finite(kind):
+    scaler = Scaler(kind).fit(np.full(12, 7.0))
+    out = scaler.inverse_transform(np.array([np.nan, np.inf, -np.inf, 0.0]))
+    assert np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf and out[3] == 7.0
+
+
+@pytest.mark.parametrize("kind", ["minmax", "minmax-sym", "standard"])
+def test_a_column_with_spread_beside_a_constant_one_scales_as_before(kind):
+    varying = np.array([[1.0], [4.0], [9.0], [2.0]])
+    both = np.hstack([varying, np.full((4, 1), 7.0)])
+    alone = Scaler(kind).fit(varying)
+    together = Scaler(kind).fit(both)
+    np.testing.assert_array_equal(together.transform(both)[:, 0], alone.transform(varying)[:, 0])
+    probe = np.array([[0.3, 0.3], [-2.0, -2.0]])
+    np.testing.assert_array_equal(together.inverse_transform(probe)[:, 0], alone.inverse_transform(probe[:, :1])[:, 0])
+    np.testing.assert_array_equal(together.inverse_transform(probe)[:, 1], [7.0, 7.0])
+
+
+@pytest.mark.parametrize("kind, middle", MIDDLES)
+def test_a_rebuilt_scaler_keeps_the_constant_column_rule(kind, middle):
+    scaler = Scaler(kind).fit(np.full(12, 0.1))
+    rebuilt = Scaler.from_dict(json.loads(json.dumps(scaler.to_dict())))
+    np.testing.assert_array_equal(rebuilt.transform(np.full(3, 0.1)), np.full(3, middle))
+    np.testing.assert_array_equal(rebuilt.inverse_transform(np.array([0.4, middle])), [0.1, 0.1])

@@ -107,6 +107,13 @@ class Scaler(BaseEstimator):
     Wraps scikit-learn's MinMaxScaler / StandardScaler. Accepts 1-D arrays (one column) and
     arrays of shape (..., features), and returns the shape it was given.
 
+    A column with no spread in the training rows (all values equal) has no scale to learn:
+    ``transform`` maps it to the middle of the range (0.5, 0 or 0) and ``inverse_transform``
+    maps any finite value back to the training constant, exactly, so a series of 7s forecasts 7s
+    whatever the network emits. (scikit-learn would map it to the bottom of the range and read
+    the network's output in arbitrary units.) Non-finite values stay non-finite, so a diverged
+    prediction is never hidden.
+
     >>> s = Scaler("minmax-sym").fit(np.array([0.0, 5.0, 10.0]))
     >>> s.transform(np.array([0.0, 10.0]))
     array([-1.,  1.])
@@ -127,6 +134,10 @@ class Scaler(BaseEstimator):
         self.scaler_ = _new_sklearn_scaler(self.kind)
         if self.scaler_ is not None:
             self.scaler_.fit(rows)
+            if self.kind == "standard":
+                # a summed mean of equal values can be off by an ulp (0.1 x 37); keep the value itself
+                flat = np.ptp(rows, axis=0) == 0
+                self.scaler_.mean_ = np.where(flat, rows[0], self.scaler_.mean_)
         return self
 
     def transform(self, values) -> np.ndarray:
@@ -178,8 +189,42 @@ class Scaler(BaseEstimator):
             raise InputError(
                 f"Scaler was fitted on {self.n_features_} column(s); got an array of shape {values.shape}"
             )
-        out = rows.copy() if self.scaler_ is None else getattr(self.scaler_, method)(rows)
+        if self.scaler_ is None:
+            return rows.copy().reshape(values.shape)
+        out = self._affine(rows, method)
+        flat = self._flat()
+        if flat.any():
+            target = self._middle() if method == "transform" else self._level()
+            given = rows[:, flat]
+            out[:, flat] = np.where(np.isfinite(given), target[flat], given)
         return out.reshape(values.shape)
+
+    def _affine(self, rows: np.ndarray, method: str) -> np.ndarray:
+        """Return scikit-learn's arithmetic, in its order, but letting NaN and inf through.
+
+        scikit-learn refuses infinite input; a diverged network's infinite prediction must
+        reach the caller's finiteness check as inf, not as a ValueError from inside the scaler.
+        """
+        s = self.scaler_
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.kind == "standard":
+                return (rows - s.mean_) / s.scale_ if method == "transform" else rows * s.scale_ + s.mean_
+            return rows * s.scale_ + s.min_ if method == "transform" else (rows - s.min_) / s.scale_
+
+    def _flat(self) -> np.ndarray:
+        """Return a mask of the columns that had no spread in the training rows."""
+        if self.kind == "standard":
+            return np.asarray(self.scaler_.var_) == 0
+        return np.asarray(self.scaler_.data_range_) == 0
+
+    def _middle(self) -> np.ndarray:
+        """Return, per column, the middle of the scaled range: where a column without spread goes."""
+        low, high = (0.0, 0.0) if self.kind == "standard" else self.scaler_.feature_range
+        return np.full(self.n_features_, (low + high) / 2)
+
+    def _level(self) -> np.ndarray:
+        """Return, per column, the training value that a column without spread comes back to."""
+        return np.asarray(self.scaler_.mean_ if self.kind == "standard" else self.scaler_.data_min_, dtype=np.float64)
 
     def _check_kind(self) -> None:
         if self.kind not in _KINDS:
