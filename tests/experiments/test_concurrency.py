@@ -81,3 +81,21 @@ def test_two_processes_with_different_definitions_one_is_refused(tmp_path):
         assert {len(p) for p in predictions.values()} == {spec["test_size"]}, (k, outcome)
         assert all(json.loads(key)["batch_size"] in (1, 4) for key, _ in scores)
         assert all(np.isfinite(x) for _, x in scores.values())
+
+
+@pytest.mark.slow
+def test_processes_creating_one_store_and_registering_one_study_at_once_all_succeed(tmp_path):
+    helper, copies, rounds = HELPER.with_name("_race_store.py"), 4, 15
+    procs = [subprocess.Popen([sys.executable, str(helper), str(tmp_path), str(who), str(copies), str(rounds)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for who in range(copies)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()[-2000:]
+
+    for k in range(rounds):
+        outcomes = [(tmp_path / f"result-{k}-{who}").read_text() for who in range(copies)]
+        assert all(o.startswith("ok ") for o in outcomes), (k, outcomes)
+        assert sum(int(o.split()[1]) for o in outcomes) == 6, (k, outcomes)  # each run stored by exactly one copy
+        store = Store(tmp_path / f"store{k}.db")
+        assert store.list_studies()[["name", "configs", "runs"]].values.tolist() == [["s", 2, 6]]
+        store.close()

@@ -85,7 +85,7 @@ def test_flipped_bytes_are_a_store_error(built, where):
     if where == "magic":
         offsets = [0, 5]  # the "SQLite format 3" string
     elif where == "page-types":
-        offsets = [p * PAGE for p in range(1, len(data) // PAGE)]  # the b-tree page type byte of every page but the first
+        offsets = [p * PAGE for p in range(1, len(data) // PAGE)]  # the b-tree page type of every page but the first
     else:
         offsets = [p * PAGE + 7 for p in range(1, len(data) // PAGE)]  # the fragmented-bytes count of every page
     for offset in offsets:

@@ -76,11 +76,16 @@ class Store:
         self.read_only = read_only
         self._names: dict[int, str] = {}  # study ids this connection registered -> names
         self.conn = None
-        with self._guard("opening the store"):
-            self.conn = self._connect()
-            self._prepare()
+        try:
+            with self._guard("opening the store"):
+                self.conn = self._connect()
+                self._prepare()
+        except BaseException:
+            self.close()  # an unusable file is not kept open
+            raise
 
     def close(self) -> None:
+        """Close the connection (committed runs are on disk already)."""
         if self.conn is not None:
             self.conn.close()
 
@@ -116,15 +121,33 @@ class Store:
             problems = [" ".join(r[0].split()) for r in self.conn.execute("PRAGMA quick_check(3)")]
             if problems != ["ok"]:
                 raise self._error(f"the file is damaged (SQLite's check: {'; '.join(problems)})", _FIX)
-            if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
 
+    def _use_wal(self, patience: float = 30.0) -> None:
+        """Switch the file to WAL journaling (readers never block the writer), waiting while others use it."""
+        deadline = time.monotonic() + patience
+        while self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                # the switch needs the file to itself, and SQLite reports "busy" at once instead of
+                # waiting (a second process opening a new store at the same moment): wait here
+                busy = str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
     def _stamp(self) -> tuple[int, int, set[str]]:
-        app = self.conn.execute("PRAGMA application_id").fetchone()[0]
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        return app, version, {r[0] for r in rows}
+        """Return the file's application id, format version and table names."""
+        # one statement reads one snapshot: another process may be creating this store right now
+        app, version, names = self.conn.execute(
+            """SELECT (SELECT application_id FROM pragma_application_id),
+                      (SELECT user_version FROM pragma_user_version),
+                      (SELECT group_concat(name, char(31)) FROM sqlite_master
+                       WHERE type = 'table' AND name NOT LIKE 'sqlite_%')"""
+        ).fetchone()
+        return app, version, set(names.split("\x1f")) if names else set()
 
     def _check_stamp(self, app: int, version: int, tables: set[str]) -> None:
         if app == APPLICATION_ID:
@@ -168,7 +191,7 @@ class Store:
             return self._error(f"the file is read-only ({exc}) while {doing}",
                                "make it and its folder writable or pass another --store path")
         if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return self._error(f"another process held it locked for over 30 s while {doing} ({exc})",
+            return self._error(f"another process kept it locked while {doing} ({exc})",
                                "wait for that process or pass another --store path")
         if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             return self._error(f"the file is damaged or not an SQLite database ({exc}) while {doing}", _FIX)
@@ -205,7 +228,7 @@ class Store:
         _check_name(name)
         spec_text = json.dumps(spec, sort_keys=True, default=str)
         with self._guard(f"registering study {name!r}"), self.transaction():
-            row = self.conn.execute("SELECT id, data, fingerprint, spec FROM studies WHERE name = ?", (name,)).fetchone()
+            row = self._definition(name)
             if row is not None and (row[1], row[2], row[3]) != (data, fingerprint, spec_text):
                 if self._has_runs(row[0]):
                     raise InputError(self._conflict(name, row[1:], (data, fingerprint, spec_text)))
@@ -233,7 +256,7 @@ class Store:
         _check_name(name)
         spec_text = json.dumps(spec, sort_keys=True, default=str)
         with self._guard(f"reading study {name!r}"):
-            row = self.conn.execute("SELECT id, data, fingerprint, spec FROM studies WHERE name = ?", (name,)).fetchone()
+            row = self._definition(name)
             if row is None:
                 return None
             if (row[1], row[2], row[3]) == (data, fingerprint, spec_text):
@@ -241,6 +264,10 @@ class Store:
             if self._has_runs(row[0]):
                 raise InputError(self._conflict(name, row[1:], (data, fingerprint, spec_text)))
             return None
+
+    def _definition(self, name: str) -> tuple | None:
+        """Return (id, data label, fingerprint, spec text) of study ``name``, or None."""
+        return self.conn.execute("SELECT id, data, fingerprint, spec FROM studies WHERE name = ?", (name,)).fetchone()
 
     def _conflict(self, name: str, stored: tuple, asked: tuple) -> str:
         """Return the message for a study name stored with another data label, data fingerprint or spec."""
@@ -321,7 +348,8 @@ class Store:
                 )
                 if r.get("diagnostics") is not None:
                     train, test = r["diagnostics"]
-                    self.conn.execute("INSERT INTO diagnostics VALUES (?, ?, ?)", (cur.lastrowid, _blob(train), _blob(test)))
+                    self.conn.execute("INSERT INTO diagnostics VALUES (?, ?, ?)",
+                                      (cur.lastrowid, _blob(train), _blob(test)))
                 if r.get("predictions") is not None:
                     self.conn.execute("INSERT INTO predictions VALUES (?, ?)", (cur.lastrowid, _blob(r["predictions"])))
                 new += 1
@@ -332,14 +360,19 @@ class Store:
     # ---- reading -----------------------------------------------------------------------------
 
     def study(self, name: str) -> dict:
-        """Return a stored study's row (id, name, data, fingerprint, spec, facts, created, seconds); InputError if absent."""
+        """Return a stored study's row (id, name, data, fingerprint, spec, facts, created, seconds).
+
+        InputError when there is no study of that name.
+        """
         with self._guard(f"reading study {name!r}"):
             row = self.conn.execute(
                 "SELECT id, name, data, fingerprint, spec, facts, created, seconds FROM studies WHERE name = ?", (name,)
             ).fetchone()
             if row is None:
                 known = [r[0] for r in self.conn.execute("SELECT name FROM studies ORDER BY created")]
-                raise InputError(f"no study named {name!r} in {self.path}; stored studies: {', '.join(known) or 'none'}")
+                raise InputError(
+                    f"no study named {name!r} in {self.path}; stored studies: {', '.join(known) or 'none'}"
+                )
         where = f"study {name!r}"
         return {"id": row[0], "name": row[1], "data": row[2], "fingerprint": row[3],
                 "spec": self._json(row[4], f"the definition of {where}"),
