@@ -1,0 +1,396 @@
+"""PanelForecaster: many series, one global LSTM network (or one per series), with known-future covariates.
+
+Each series keeps its own transforms (scaler, difference and, for ``model="auto"``, its own
+statistical skeleton), fitted on its own training rows by its own clone of the template
+Forecaster; the windows of every series are pooled and ONE network learns from all of them
+(the M4 lesson: cross-learning is where RNNs beat per-series statistics).
+
+    pf = PanelForecaster(Forecaster(model="vanilla", look_back=12, epochs=50, seed=0)).fit(long_frame)
+    pf.forecast(12)                                   # long frame: unique_id, ds, forecast
+    panel_walk_forward(pf, long_frame, test_size=12).rmse
+
+Covariates. A future-known column (``future_columns``, or the calendar features) is *led*: row t
+of the frame the network sees holds its values at t+1 .. t+steps_out, so a window ending at t
+sees the covariate at the times it predicts. Forecasting needs those values over the horizon
+(``forecast(h, future=...)``; calendar features are derived from the dates). Past covariates
+(``past_columns``) are observed only up to the forecast origin, so they serve direct forecasts
+(``steps_out >= horizon``) only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, clone
+
+from lstmcast.data.panel import _LONG_FORMAT, calendar_features, to_long, to_panel
+from lstmcast.data.timeindex import future_index
+from lstmcast.data.validate import _label, check_int, validate_series
+from lstmcast.errors import InputError, NotFittedError
+from lstmcast.evaluation.metrics import rmse as rmse_of
+from lstmcast.evaluation.split import resolve_test_size
+from lstmcast.params import HORIZON
+
+POINT = "forecast"
+
+
+class PanelForecaster(BaseEstimator):
+    """Forecast every series of a panel with one shared network (``global_model=True``) or one each.
+
+    ``forecaster`` is an unfitted ``lstmcast.Forecaster`` template (default ``Forecaster(model="auto")``);
+    each series gets a clone, so members, seeds and every other parameter are the template's (the
+    target becomes ``value_column``). ``future_columns``/``past_columns`` name the covariate
+    columns known over the horizon / observed only up to the origin; ``calendar=True`` adds the
+    index's calendar features as future-known covariates. Covariates need an architecture
+    (``model="auto"`` models one column).
+    """
+
+    def __init__(
+        self,
+        forecaster=None,
+        global_model: bool = True,
+        id_column: str = "unique_id",
+        time_column: str = "ds",
+        value_column: str = "y",
+        calendar: bool = False,
+        future_columns: Sequence[str] = (),
+        past_columns: Sequence[str] = (),
+    ):
+        self.forecaster = forecaster
+        self.global_model = global_model
+        self.id_column = id_column
+        self.time_column = time_column
+        self.value_column = value_column
+        self.calendar = calendar
+        self.future_columns = future_columns
+        self.past_columns = past_columns
+
+    # ---- fitting -----------------------------------------------------------------------------
+
+    def fit(self, data) -> "PanelForecaster":
+        """Return self, trained on every series of ``data`` (a long frame, a dict, ... see ``to_panel``)."""
+        panel = self._panel(data)
+        template = self._template()
+        self.leads_ = int(template.resolved()["steps_out"])
+        self.data_ = panel
+        self.forecasters_ = {key: clone(template) for key in panel}
+        prepared, failed = {}, {}
+        for key, f in self.forecasters_.items():
+            try:
+                prepared[key] = f.prepare(self._model_frame(panel[key]))
+            except InputError as exc:  # collect them all, so one error names every series that fails
+                failed[key] = str(exc)
+        if failed:
+            names = ", ".join(repr(k) for k in list(failed)[:10]) + (" ..." if len(failed) > 10 else "")
+            first = next(iter(failed))
+            raise InputError(f"{len(failed)} of {len(panel)} series cannot be fitted ({names}); "
+                             f"series {first!r}: {failed[first]}. Drop or lengthen them, or shorten look_back")
+        start = time.perf_counter()
+        if self.global_model:
+            self._fit_global(prepared)
+        else:
+            for key, (X, Y, validation) in prepared.items():
+                self.forecasters_[key].fit_windows(X, Y, validation)
+        self.train_seconds_ = time.perf_counter() - start
+        self.n_windows_ = sum(len(X) for X, _, _ in prepared.values())
+        return self
+
+    def _fit_global(self, prepared: dict) -> None:
+        """Train one network on the pooled windows of every series and share it with all of them."""
+        shapes = {key: tuple(X.shape[1:]) for key, (X, _, _) in prepared.items()}
+        first, *rest = shapes
+        odd = next((key for key in rest if shapes[key] != shapes[first]), None)
+        if odd is not None:
+            raise InputError(f"one global network needs windows of one shape; series {first!r} gives "
+                             f"{shapes[first]} and series {odd!r} gives {shapes[odd]} (different frequencies give "
+                             "model='auto' different look-backs); set look_back and season_length, or use "
+                             "global_model=False")
+        X = torch.cat([X for X, _, _ in prepared.values()])
+        Y = torch.cat([Y for _, Y, _ in prepared.values()])
+        parts = [v for _, _, v in prepared.values() if v is not None]
+        validation = (torch.cat([v[0] for v in parts]), torch.cat([v[1] for v in parts])) if parts else None
+        lead, *others = self.forecasters_.values()
+        lead.fit_windows(X, Y, validation)
+        for f in others:
+            f.share_network(lead)
+        self.network_ = lead.network_
+
+    def _template(self):
+        """Return the checked template: the given Forecaster, or model="auto", its target set to the value column."""
+        from lstmcast.forecaster import Forecaster  # torch loads with the forecaster, not with this module
+
+        template = Forecaster(model="auto") if self.forecaster is None else self.forecaster
+        if not isinstance(template, Forecaster):
+            raise InputError(f"forecaster must be an lstmcast.Forecaster; got {type(template).__name__}")
+        template = clone(template).set_params(target=self.value_column if self._covariates() else None)
+        template.check_params()
+        if self._covariates() and template.model == "auto":
+            raise InputError(
+                f"covariates ({', '.join(self._covariates())}) need an architecture: model='auto' models one column; "
+                "pass forecaster=Forecaster(model='vanilla', look_back=..., ...)")
+        if self.global_model and template.stateful:
+            raise InputError("a stateful network carries its state along one series; the global model pools many. "
+                             "Use stateful=False or global_model=False")
+        return template
+
+    def _covariates(self) -> list[str]:
+        """Return the covariate names in model order: past columns, then future columns, then calendar."""
+        return [*self.past_columns, *self.future_columns] + (["calendar"] if self.calendar else [])
+
+    def _panel(self, data) -> dict:
+        """Return ``data`` as a panel whose covariate columns are exactly those named."""
+        if isinstance(self.future_columns, str) or isinstance(self.past_columns, str):
+            raise InputError("future_columns and past_columns are lists of column names, e.g. ['price']")
+        panel = to_panel(data, self.id_column, self.time_column, self.value_column)
+        named = [*self.past_columns, *self.future_columns]
+        both = set(self.past_columns) & set(self.future_columns)
+        if both:
+            raise InputError(f"column {sorted(both)[0]!r} is in both past_columns and future_columns; choose one")
+        for key, s in panel.items():
+            have = [] if isinstance(s, pd.Series) else [c for c in s.columns if c != self.value_column]
+            extra = [c for c in have if c not in named]
+            missing = [c for c in named if c not in have]
+            if extra:
+                raise InputError(f"series {key!r} has column {extra[0]!r}, which is neither in future_columns "
+                                 "(known over the horizon) nor in past_columns (observed up to the origin); "
+                                 "name it in one of them or drop it")
+            if missing:
+                raise InputError(f"series {key!r} has no covariate column {missing[0]!r} (columns: "
+                                 f"{have + [self.value_column]})")
+        return panel
+
+    # ---- covariate layout --------------------------------------------------------------------
+
+    def _model_frame(self, series, future: pd.DataFrame | None = None):
+        """Return the frame the network sees: past covariates, led future covariates, then the target.
+
+        Each future-known column c becomes ``c+1 .. c+L`` (L = steps_out): row t holds c at
+        t+1 .. t+L. ``future`` holds the values after the series (at least L rows when given);
+        without it the unknown tail is filled with the last value, harmless because those rows
+        are only ever targets in training windows and one-step predictions, never inputs.
+        """
+        if isinstance(series, pd.Series) and not self._covariates():
+            return series
+        frame = series.to_frame() if isinstance(series, pd.Series) else series
+        known = self._known(frame.index, frame)
+        if future is not None:
+            known = pd.concat([known, future[known.columns]])
+        parts = [frame[list(self.past_columns)]]
+        for column in known.columns:
+            values = known[column].to_numpy()
+            for k in range(1, self.leads_ + 1):
+                led = np.concatenate([values[k:], np.repeat(values[-1:], k)])[: len(frame)]
+                parts.append(pd.Series(led, index=frame.index, name=f"{column}+{k}"))
+        parts.append(frame[self.value_column])
+        return pd.concat(parts, axis=1)
+
+    def _known(self, index: pd.Index, values: pd.DataFrame | None) -> pd.DataFrame:
+        """Return the future-known covariates at ``index``: the named columns, then calendar features."""
+        parts = [] if values is None else [values[list(self.future_columns)]]
+        if self.calendar:
+            parts.append(calendar_features(index))
+        return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=index)
+
+    # ---- forecasting -------------------------------------------------------------------------
+
+    def forecast(self, horizon: int, future=None, level=None) -> pd.DataFrame:
+        """Return the next ``horizon`` values of every series as a long frame (id, time, forecast).
+
+        ``future`` gives the future-known covariates over the horizon, as a long frame (id, time,
+        columns) or a dict of time-indexed frames; InputError when they do not cover it.
+        """
+        self._check_fitted()
+        horizon = HORIZON.check(horizon)
+        if level is not None:
+            raise InputError("prediction intervals (level=) are not available for panels yet; "
+                             "forecast each series with Forecaster(...).forecast(h, level=...) for bands")
+        futures = self._future_panel(future)
+        out = {key: self._forecast_one(key, self.data_[key], horizon, futures.get(key)) for key in self.forecasters_}
+        return to_long(out, self.id_column, self.time_column)
+
+    def _future_panel(self, future) -> dict:
+        """Return ``{id: frame of future-known values}`` from a long frame or a dict (empty when None)."""
+        if future is None:
+            return {}
+        if not self.future_columns:
+            raise InputError("future= gives future-known covariates, but none were named; set future_columns")
+        if isinstance(future, pd.DataFrame) and self.id_column in future.columns:
+            future = future.assign(**{self.value_column: 0.0}) if self.value_column not in future else future
+            future = to_panel(future, self.id_column, self.time_column, self.value_column)
+        if not isinstance(future, Mapping):
+            raise InputError("future must be " + _LONG_FORMAT.format(id=self.id_column, time=self.time_column,
+                                                                     value="future columns") + f"; got {type(future).__name__}")
+        unknown = [k for k in future if k not in self.forecasters_]
+        if unknown:
+            raise InputError(f"future has series {unknown[0]!r}, which the model was not fitted on")
+        return {k: validate_series(v, f"future values of series {k!r}").pipe(
+            lambda v: v.to_frame() if isinstance(v, pd.Series) else v) for k, v in future.items()}
+
+    def _forecast_one(self, key, history, horizon: int, future: pd.DataFrame | None) -> pd.Series:
+        """Return series ``key``'s next ``horizon`` values after ``history`` (raw: covariates + target)."""
+        f = self.forecasters_[key]
+        if not self._covariates():
+            return f.forecast(horizon, y=history).rename(POINT)
+        if self.past_columns and horizon > self.leads_:
+            raise InputError(f"past covariates ({', '.join(self.past_columns)}) are unknown after the origin, so "
+                             f"horizon={horizon} needs direct forecasts: set steps_out >= {horizon}")
+        index = future_index(history.index, horizon)
+        blocks = -(-horizon // self.leads_)  # the last block's leads may reach past the horizon
+        ahead = future_index(history.index, blocks * self.leads_)
+        known = self._known(ahead, self._future_values(key, future, index, ahead))
+        frame = self._model_frame(history, known)
+        done, values = 0, []
+        while done < horizon:
+            step = f.forecast(min(self.leads_, horizon - done), y=frame).to_numpy()
+            values.append(step)
+            done += len(step)
+            if done < horizon:  # extend the history with the forecasts and their led covariates
+                raw = pd.concat([history, self._future_rows(history, values, ahead, known)])
+                frame = self._model_frame(raw, known.iloc[done:])
+        return pd.Series(np.concatenate(values)[:horizon], index=index, name=POINT)
+
+    def _future_rows(self, history, values: list, ahead: pd.Index, known: pd.DataFrame) -> pd.DataFrame:
+        """Return the forecast rows after ``history``: future columns from ``known``, the target forecast."""
+        y = np.concatenate(values)
+        rows = pd.DataFrame({c: known[c].to_numpy()[: len(y)] for c in self.future_columns}, index=ahead[: len(y)])
+        rows[self.value_column] = y
+        return rows
+
+    def _future_values(self, key, future: pd.DataFrame | None, index: pd.Index, ahead: pd.Index) -> pd.DataFrame | None:
+        """Return the named future columns over ``ahead``: given over the horizon, padded beyond it."""
+        if not self.future_columns:
+            return None
+        if future is None:
+            raise InputError(f"series {key!r} has future-known covariates ({', '.join(self.future_columns)}); "
+                             f"pass future= with their values over the next {len(index)} periods")
+        missing = [c for c in self.future_columns if c not in future.columns]
+        if missing:
+            raise InputError(f"future values of series {key!r} have no column {missing[0]!r}")
+        given = future[list(self.future_columns)]
+        covered = index.isin(given.index)
+        if not covered.all():
+            first = index[int(np.argmax(~covered))]
+            raise InputError(f"future values of series {key!r} do not cover the horizon: {len(index)} periods from "
+                             f"{_label(index[0])} to {_label(index[-1])} are needed, {_label(first)} is missing")
+        # a direct block that reaches past the horizon sees the last known values there; its outputs
+        # past the horizon are dropped
+        return given.reindex(index).reindex(ahead, method=None).ffill()
+
+    # ---- one-step prediction -----------------------------------------------------------------
+
+    def predict(self, data, test_size: int | float) -> pd.DataFrame:
+        """Return one-step forecasts of the last ``test_size`` rows of every series, no refitting.
+
+        A long frame (id, time, actual, forecast): each forecast is made from the true values
+        before it, as ``Forecaster.predict`` does. ``data`` must hold the fitted series (ids).
+        """
+        self._check_fitted()
+        panel = self._panel(data)
+        out = {}
+        for key, series in panel.items():
+            if key not in self.forecasters_:
+                raise InputError(f"series {key!r} was not in the fitted panel; fit on it first")
+            n_test = resolve_test_size(len(series), test_size)
+            start = len(series) - n_test
+            raw = np.asarray(self.forecasters_[key].predict(self._model_frame(series), start))
+            target = series if isinstance(series, pd.Series) else series[self.value_column]
+            out[key] = pd.DataFrame({"actual": target.iloc[start:].to_numpy(),
+                                     POINT: raw.mean(axis=0) if raw.ndim == 2 else raw},
+                                    index=target.index[start:])
+        return to_long(out, self.id_column, self.time_column)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "forecasters_"):
+            raise NotFittedError("this PanelForecaster is not fitted yet; call fit(data) first")
+
+
+@dataclass(frozen=True, eq=False)
+class PanelWalkForwardResult:
+    """Walk-forward results of a panel: per-forecast rows, per-series scores and pooled RMSE.
+
+    ``folds``: id, origin (observations seen), step, time, actual, forecast, persistence (the
+    last value at the origin). ``per_series``: indexed by id, columns n, rmse, persistence_rmse,
+    ratio (rmse / persistence_rmse). ``rmse``/``persistence_rmse`` pool every forecast of every
+    series; ``geomean_ratio`` is the geometric mean of the per-series ratios.
+    """
+
+    folds: pd.DataFrame
+    per_series: pd.DataFrame
+    rmse: float
+    persistence_rmse: float
+    geomean_ratio: float
+
+
+def panel_walk_forward(
+    panel_forecaster: PanelForecaster, data, test_size: int | float, horizon: int = 1, stride: int = 1,
+    future=None,
+) -> PanelWalkForwardResult:
+    """Return the walk-forward results of ``panel_forecaster`` on the last ``test_size`` rows of every series.
+
+    A clone is fitted once on every series' training part (a count or fraction per series; series
+    may differ in length). ``horizon=1, stride=1`` predicts each test row one step ahead from the
+    true past; otherwise each origin forecasts ``horizon`` steps from the history before it
+    (future-known covariates come from ``data``'s test rows, which hold their known values).
+    The caller's forecaster is never fitted or changed.
+    """
+    horizon = check_int(horizon, "horizon", minimum=1)
+    stride = check_int(stride, "stride", minimum=1)
+    model = clone(panel_forecaster)
+    panel = model._panel(data)
+    n_test = {key: resolve_test_size(len(s), test_size) for key, s in panel.items()}
+    short = [k for k, n in n_test.items() if n < horizon]
+    if short:
+        raise InputError(f"series {short[0]!r} has {n_test[short[0]]} test rows (test_size={test_size}) but "
+                         f"horizon={horizon}; raise test_size or lower horizon")
+    model.fit({key: s.iloc[: len(s) - n_test[key]] for key, s in panel.items()})
+    rows = []
+    if horizon == 1 and stride == 1:
+        pred = model.predict(panel, test_size)
+        for key, part in pred.groupby(model.id_column, sort=False):
+            n = len(panel[key])
+            rows.append(_fold_rows(model, key, panel[key], np.arange(n - len(part), n), 1, part[POINT].to_numpy()))
+    else:
+        for key, series in panel.items():
+            n = len(series)
+            for origin in range(n - n_test[key], n, stride):
+                steps = min(horizon, n - origin)
+                history, ahead = series.iloc[:origin], series.iloc[origin : origin + horizon]
+                known = ahead if model.future_columns else None  # known in advance, so read off the data
+                point = model._forecast_one(key, history, steps, known).to_numpy()
+                rows.append(_fold_rows(model, key, series, np.full(steps, origin), np.arange(1, steps + 1), point))
+    folds = pd.concat(rows, ignore_index=True)
+    return _score(folds, model.id_column)
+
+
+def _fold_rows(model, key, series, origin, step, point) -> pd.DataFrame:
+    """Return fold rows of one series: origin, step, time, actual, forecast and persistence."""
+    target = series if isinstance(series, pd.Series) else series[model.value_column]
+    values = target.to_numpy()
+    origin = np.broadcast_to(origin, np.shape(point))
+    position = origin + np.asarray(step) - 1
+    return pd.DataFrame({model.id_column: key, "origin": origin, "step": np.broadcast_to(step, np.shape(point)),
+                         model.time_column: target.index[position], "actual": values[position], POINT: point,
+                         "persistence": values[origin - 1]})
+
+
+def _score(folds: pd.DataFrame, id_column: str) -> PanelWalkForwardResult:
+    """Return the result with per-series and pooled RMSE of the model and of persistence."""
+    per = {}
+    for key, part in folds.groupby(id_column, sort=False):
+        model, naive = rmse_of(part["actual"], part[POINT]), rmse_of(part["actual"], part["persistence"])
+        per[key] = {"n": len(part), "rmse": model, "persistence_rmse": naive,
+                    "ratio": model / naive if naive > 0 else np.nan}
+    per_series = pd.DataFrame.from_dict(per, orient="index")
+    per_series.index.name = id_column
+    ratios = per_series["ratio"].dropna()
+    ratios = ratios[ratios > 0]
+    return PanelWalkForwardResult(
+        folds=folds, per_series=per_series, rmse=float(rmse_of(folds["actual"], folds[POINT])),
+        persistence_rmse=float(rmse_of(folds["actual"], folds["persistence"])),
+        geomean_ratio=float(np.exp(np.log(ratios).mean())) if len(ratios) else float("nan"),
+    )
