@@ -271,7 +271,7 @@ class PanelForecaster(BaseEstimator):
         missing = [c for c in self.future_columns if c not in future.columns]
         if missing:
             raise InputError(f"future values of series {key!r} have no column {missing[0]!r}")
-        given = future[list(self.future_columns)]
+        given = future[list(self.future_columns)].set_axis(_like(future.index, index))
         covered = index.isin(given.index)
         if not covered.all():
             first = index[int(np.argmax(~covered))]
@@ -307,6 +307,15 @@ class PanelForecaster(BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "forecasters_"):
             raise NotFittedError("this PanelForecaster is not fitted yet; call fit(data) first")
+
+
+def _like(index: pd.Index, like: pd.Index) -> pd.Index:
+    """Return ``index`` as the kind of ``like``: a long frame's dates parse to periods, a dict's may be timestamps."""
+    if isinstance(index, pd.PeriodIndex) and isinstance(like, pd.DatetimeIndex):
+        return index.to_timestamp().tz_localize(like.tz)
+    if isinstance(index, pd.DatetimeIndex) and isinstance(like, pd.PeriodIndex):
+        return index.to_period(like.freq)
+    return index
 
 
 @dataclass(frozen=True, eq=False)

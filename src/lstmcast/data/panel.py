@@ -136,7 +136,7 @@ def calendar_features(index: pd.Index) -> pd.DataFrame:
     stamps = index.to_timestamp() if isinstance(index, pd.PeriodIndex) else index
     probe = pd.date_range("2001-01-01", periods=3, freq=freq)  # the step's nominal length
     step_days = (probe[2] - probe[1]) / pd.Timedelta(days=1)
-    position = {"hour": stamps.hour + stamps.minute / 60, "dow": stamps.dayofweek, "month": stamps.month - 1}
+    position = {"hour": stamps.hour + stamps.minute / 60, "dow": stamps.day_of_week, "month": stamps.month - 1}
     columns = {}
     for name, longest_step, cycle in _CALENDAR:
         if step_days < longest_step:
