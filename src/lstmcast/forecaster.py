@@ -23,6 +23,9 @@ from lstmcast.data.transforms import Scaler, difference, undifference_recursive
 from lstmcast.data.validate import validate_series
 from lstmcast.data.windows import WindowLayout, last_window, windows
 from lstmcast.errors import InputError, NotFittedError, TrainingDivergedError
+from lstmcast.evaluation.baselines import interval_frame
+from lstmcast.evaluation.conformal import ConformalBands, calibrate
+from lstmcast.evaluation.metrics import check_levels
 from lstmcast.models.zoo import ModelConfig, Network, build_network
 from lstmcast.params import HORIZON, PARAMS, SEED_LIMIT, check_params, resolve
 from lstmcast.training.trainer import TrainConfig, TrainHistory, ensure_tensor, predict, train
@@ -73,6 +76,7 @@ class Forecaster(BaseEstimator):
         seed: int | list[int] | None = None,
         trim: int = 0,
         season_length: int | None = None,
+        skeleton_weight: float | None = None,
         engine: str = "auto",
         device: str = "cpu",
         max_steps: int | None = None,
@@ -119,8 +123,8 @@ class Forecaster(BaseEstimator):
         )
 
     def min_train_size(self) -> int:
-        """Return the fewest observations ``fit`` accepts."""
-        return self.layout().needed
+        """Return the fewest observations ``fit`` accepts (before the skeleton's warm-up, known only after fit)."""
+        return self.layout(season_length=self.season_length or 1).needed
 
     def model_config(self, n_features: int, n_targets: int, p: dict | None = None) -> ModelConfig:
         """Return the network configuration for data with these feature and target counts."""
@@ -315,6 +319,7 @@ class Forecaster(BaseEstimator):
             "n_train_windows": int(self.n_train_windows_), "season_length": int(self.season_length_),
             "skeleton": None if self.skeleton_ is None else self.skeleton_.state(),
             "chosen": self.chosen_,
+            "bands": None if getattr(self, "bands_", None) is None else self.bands_.state(),
         }
 
     @classmethod
@@ -336,6 +341,8 @@ class Forecaster(BaseEstimator):
         f.n_train_windows_ = int(state["n_train_windows"])
         f.season_length_ = PARAMS["season_length"].check(state.get("season_length", 1), "season_length")
         f.chosen_ = state.get("chosen")
+        if state.get("bands") is not None:
+            f.bands_ = ConformalBands.from_state(state["bands"])
         f.skeleton_ = None
         if state.get("skeleton") is not None:
             from lstmcast.data.skeleton import Chain
@@ -415,10 +422,11 @@ class Forecaster(BaseEstimator):
         # one-step forecast = network output (scaled difference) -> difference -> + true value lag back
         base = s_values[start - w - lag : len(values) - w - lag, self.target_idx_] if lag else 0.0
         target = values[:, self.target_idx_[0]]
+        keep = self._network_share()
 
         def evaluate() -> np.ndarray:
             step1 = self._run(X_t)[:, skip:, 0, :]  # (members, n, targets), scaled
-            s_hat = step1 * slope + offset + base
+            s_hat = (step1 * slope + offset) * keep + base
             if self.skeleton_ is None:
                 return s_hat
             return self._unskeletal(s_hat[..., 0], target, start)[..., None]
@@ -431,15 +439,27 @@ class Forecaster(BaseEstimator):
         one = self._inverse_scale(np.ones((1, len(self.target_idx_))))[0]
         return one - zero, zero
 
-    def forecast(self, horizon: int, return_members: bool = False, y=None):
+    def forecast(self, horizon: int, return_members: bool = False, y=None, level=None):
         """Return the next ``horizon`` values after the fitted data (or after ``y``), dated.
 
         Direct from the network when ``horizon <= steps_out``, else recursive (each forecast fed
         back as input); ``result.attrs["method"]`` says which. The ensemble mean by default; with
         ``return_members=True`` a DataFrame with one column per member (single target only).
         ``y`` is a history to forecast from instead of the fitted data (same columns; no refitting:
-        the fitted transforms and network are applied to it).
+        the fitted transforms and network are applied to it). ``level`` (e.g. [80, 95]) adds
+        conformal prediction intervals: a DataFrame with ``forecast``, ``lower_80``, ``upper_80``, ...
+        calibrated once per horizon on walk-forward errors inside the training data (``calibration``).
         """
+        if level is not None:
+            if return_members:
+                raise InputError("return_members=True gives the members' forecasts; ask for level separately")
+            point = self.forecast(horizon, y=y)
+            if not isinstance(point, pd.Series):
+                raise InputError("prediction intervals cover a single target; set target to one column")
+            bands = self.calibration(HORIZON.check(horizon), check_levels(level))
+            out = interval_frame(point.to_numpy(), bands.apply(point.to_numpy()), point.index, name=point.name)
+            out.attrs["method"] = point.attrs["method"]
+            return out
         self._check_fitted()
         horizon = HORIZON.check(horizon)
         values, index = (self.values_, self.index_) if y is None else (self._values_of(y), validate_series(y).index)
@@ -488,6 +508,25 @@ class Forecaster(BaseEstimator):
         out.attrs["method"] = method
         return out
 
+    def calibration(self, horizon: int, levels) -> ConformalBands:
+        """Return the conformal bands of 1..``horizon``-step forecasts at ``levels``, calibrating once.
+
+        A forecaster with these parameters is fitted on the training data minus a calibration
+        tail and forecasts ``horizon`` steps from every origin of the tail; the absolute errors per
+        step give the widths (evaluation.conformal.calibrate). Coverage therefore holds whatever the
+        network; the bands widen with the horizon. Kept in ``bands_`` (and in model files).
+        """
+        self._check_fitted()
+        bands = getattr(self, "bands_", None)
+        if bands is None or bands.horizon < horizon or not set(levels) <= set(bands.levels):
+            wanted = sorted(set(levels) | (set(bands.levels) if bands is not None else set()))
+            params = {**self.get_params(), "season_length": self.season_length_}
+            history = pd.DataFrame(self.values_, index=self.index_, columns=self.columns_)
+            if len(self.columns_) == 1:
+                history = history.iloc[:, 0]
+            self.bands_ = calibrate(Forecaster(**params), history, max(horizon, bands.horizon if bands else 0), wanted)
+        return self.bands_
+
     def _unskeletal_recursive(self, s_hat: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Return skeleton-space forecasts s_hat (members, horizon) after x (T,) in original units, step by step.
 
@@ -496,7 +535,7 @@ class Forecaster(BaseEstimator):
         n, horizon = len(x), s_hat.shape[1]
         out = np.empty_like(s_hat)
         for k, row in enumerate(s_hat):
-            ext = np.concatenate([x, np.zeros(horizon)])
+            ext = np.concatenate([x, np.full(horizon, np.nan)])  # a placeholder inverse never reads
             z = np.full(n + horizon, np.nan)
             z[n:] = row
             for h in range(horizon):
@@ -508,9 +547,25 @@ class Forecaster(BaseEstimator):
         """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""
         lb = self.network_look_back
         if self.stateful:  # replay each member's whole history, its own forecasts included
-            return self._run(np.stack([_all_windows(zk, lb, self.framing)[self.trim :] for zk in z]))[:, -1]
-        X = np.stack([last_window(zk, lb, framing=self.framing)[0] for zk in z])  # (members, steps, features)
-        return self._run(X[:, None])[:, 0]
+            out = self._run(np.stack([_all_windows(zk, lb, self.framing)[self.trim :] for zk in z]))[:, -1]
+        else:
+            X = np.stack([last_window(zk, lb, framing=self.framing)[0] for zk in z])  # (members, steps, features)
+            out = self._run(X[:, None])[:, 0]
+        keep = self._network_share()
+        if keep != 1.0:  # the combined forecast is what the recursion continues from
+            slope, offset = self._inverse_affine()
+            out = ((out * slope + offset) * keep - offset) / slope
+        return out
+
+    def _network_share(self) -> float:
+        """Return the LSTM's share of the forecast: 1 - skeleton_weight with a skeleton, else 1.
+
+        The skeleton's own forecast is zero in the space the network models, so combining the
+        two forecasts is scaling the network's output by this share.
+        """
+        if self.skeleton_ is None:
+            return 1.0
+        return 1.0 - self.resolved(self.season_length_)["skeleton_weight"]
 
     def _squeeze(self, a: np.ndarray) -> np.ndarray:
         if a.shape[-1] == 1:

@@ -12,7 +12,8 @@ import typer
 
 from lstmcast.cli.app import app
 from lstmcast.cli.options import (
-    ALL_MODELS, ColumnOpt, Data, DateColumnOpt, DayFirstOpt, JsonOpt, ModelOpt, PlotOpt, ProgressOpt, TestSizeOpt,
+    ALL_MODELS, ColumnOpt, Data, DateColumnOpt, DayFirstOpt, JsonOpt, LevelOpt, ModelOpt, PlotOpt, ProgressOpt,
+    TestSizeOpt,
     at_least, forecaster_options, parse_test_size,
 )
 from lstmcast.cli.output import clean, fmt, label, print_json, summary
@@ -210,18 +211,29 @@ def evaluate_command(
     dayfirst: DayFirstOpt = None,
     test_size: TestSizeOpt = "12",
     refit: Annotated[Optional[int], typer.Option(
-        "--refit", help="Refit every K test steps (default: fit once).", show_default=False)] = None,
+        "--refit", help="Refit every K origins (default: fit once).", show_default=False)] = None,
+    horizon: Annotated[str, typer.Option("--horizon", help="Steps forecast from each origin [an integer >= 1].")] = "1",
+    stride: Annotated[int, typer.Option("--stride", help="Steps between forecast origins.")] = 1,
+    level: LevelOpt = None,
     plot: PlotOpt = None,
     as_json: JsonOpt = False,
     progress: ProgressOpt = None,
     params: dict | None = None,
 ) -> None:
-    """Walk-forward one-step evaluation on the last --test-size observations, against the baselines."""
+    """Walk-forward evaluation on the last --test-size observations, against the baselines on the same folds.
+
+    One step ahead from every test position by default; --horizon H --stride S forecasts H steps
+    from every S-th origin; --level adds conformal intervals, scored by coverage, width and
+    interval (Winkler) score.
+    """
     spec = Model(ctx, model, params or {})
     wanted = parse_test_size(test_size)
     if refit is not None:
         at_least(refit, "--refit", 0)
     refit = refit or None
+    steps = HORIZON.parse(horizon, "--horizon")
+    at_least(stride, "--stride", 1)
+    levels = _levels(level)
     _check_plot(plot)
 
     series = load_series(data, column, date_column, dayfirst)
@@ -242,7 +254,8 @@ def evaluate_command(
         if not spec.is_baseline:
             forecaster.check_data(n - n_test, what=f"the training part (all but the last {n_test} of {n})")
         started = time.perf_counter()  # the evaluation itself: training and predicting, not imports or I/O
-        result = walk_forward(forecaster, series, test_size=n_test, refit=refit, baselines=baselines, m=season)
+        result = walk_forward(forecaster, series, test_size=n_test, refit=refit, baselines=baselines, m=season,
+                              horizon=steps, stride=stride, level=levels)
         seconds = time.perf_counter() - started
 
     import numpy as np
@@ -272,10 +285,19 @@ def evaluate_command(
     }
     if chosen is not None:
         out["chosen"] = chosen
+    if levels:
+        from lstmcast.evaluation import level_label
+
+        for key in ("coverage", "width", "winkler"):
+            out[key] = {level_label(lv): clean(result.intervals[lv][key]) for lv in levels}
+    if steps > 1 or levels:
+        out["horizon"], out["stride"] = steps, stride
+        out["by_step"] = clean(result.by_step.reset_index().to_dict(orient="records"))
     if as_json:
         print_json(out)
         return
-    typer.echo(f"{data}: walk-forward one-step RMSE over the last {n_test} of {n} observations")
+    what = "one-step" if steps == 1 else f"{steps}-step (origins every {stride})"
+    typer.echo(f"{data}: walk-forward {what} RMSE over the last {n_test} of {n} observations")
     typer.echo(f"{'model':<16} {'rmse':>10} {'std':>9} {'min':>10} {'max':>10} {'runs':>5}")
     s = out["rmse"]
     typer.echo(f"{spec.name:<16} {fmt(s['mean']):>10} {fmt(s['std']):>9} {fmt(s['min']):>10} {fmt(s['max']):>10} "
@@ -288,11 +310,36 @@ def evaluate_command(
     skipped = [name for name in BASELINE_NAMES if name not in baseline_rmse]
     if skipped:
         typer.echo(f"(skipped, series too short: {', '.join(skipped)})")
+    if "by_step" in out:
+        import pandas as pd
+
+        with pd.option_context("display.width", 160, "display.max_columns", 30):
+            typer.echo("by horizon step:\n" + result.by_step.round(3).to_string())
+    if levels:
+        for lv in levels:
+            key = level_label(lv)
+            typer.echo(f"{key}% intervals: coverage {fmt(out['coverage'][key])}%, mean width "
+                       f"{fmt(out['width'][key])}, interval score {fmt(out['winkler'][key])}")
     if chosen is not None:
         typer.echo(_chosen_line(chosen))
     if plot is not None:
         typer.echo(f"plot: {plot}")
     typer.echo(f"{seconds:.2f} s")
+
+
+def _levels(level: list[float] | None):
+    """Return the --level values checked (each in (0, 100)), or None."""
+    if not level:
+        return None
+    from lstmcast.evaluation import check_levels
+
+    return list(check_levels(level))
+
+
+def _label_of(level) -> str:
+    from lstmcast.evaluation import level_label
+
+    return level_label(level)
 
 
 def _baseline_fits(cls, season: int, n_train: int) -> bool:
@@ -331,6 +378,7 @@ def forecast_command(
     model_file: Annotated[Optional[Path], typer.Option(
         "--model-file", help="Forecast with a saved model instead of fitting one (DATA, if given, is the history "
         "to forecast from).", show_default=False)] = None,
+    level: LevelOpt = None,
     plot: PlotOpt = None,
     as_json: JsonOpt = False,
     progress: ProgressOpt = None,
@@ -338,6 +386,7 @@ def forecast_command(
 ) -> None:
     """Fit on all of DATA (or load --model-file) and forecast the next --horizon steps."""
     steps = HORIZON.parse(horizon, "--horizon")
+    levels = _levels(level)
     _check_plot(plot)
     if model_file is not None:
         if params or model is not None:
@@ -364,7 +413,17 @@ def forecast_command(
                 raise InputError(f"--save keeps LSTM models; the {spec.name} baseline has nothing to save")
             forecaster.save(save)
         spec_name, config = spec.name, {**spec.config(season), "repeats": spec.runs}
-    future = forecaster.forecast(steps) if model_file is None or data is None else forecaster.forecast(steps, y=series)
+    history_kw = {} if model_file is None or data is None else {"y": series}
+    bands = None
+    if levels:
+        if getattr(forecaster, "network_", None) is None and not hasattr(forecaster, "fit"):
+            raise InputError("--level needs a forecaster that gives intervals")
+        frame = forecaster.forecast(steps, level=levels, **history_kw)
+        future = frame["forecast"].rename(frame.attrs.get("name"))
+        future.attrs["method"] = frame.attrs.get("method", "direct")
+        bands = {lv: (frame[f"lower_{_label_of(lv)}"], frame[f"upper_{_label_of(lv)}"]) for lv in levels}
+    else:
+        future = forecaster.forecast(steps, **history_kw)
     _check_finite(future.to_numpy(), "forecast")
     method = future.attrs.get("method", "direct")  # a baseline extends its fit directly
     chosen = getattr(forecaster, "chosen_", None)
@@ -392,15 +451,20 @@ def forecast_command(
                "index": index, "forecast": values, "method": method}
         if chosen is not None:
             out["chosen"] = chosen
+        if bands is not None:
+            out["lower"] = {_label_of(lv): clean(lo.to_numpy()) for lv, (lo, _) in bands.items()}
+            out["upper"] = {_label_of(lv): clean(hi.to_numpy()) for lv, (_, hi) in bands.items()}
         if save is not None:
             out["saved"] = str(save)
         print_json(out)
         return
     typer.echo(f"{data or model_file}: {spec_name} forecast of {steps} steps ({method})")
     width = max(len("period"), *(len(i) for i in index))
-    typer.echo(f"{'period':<{width}}  {'forecast':>12}")
-    for when, value in zip(index, values):
-        typer.echo(f"{when:<{width}}  {fmt(value):>12}")
+    head = "".join(f"  {'lower_' + _label_of(lv):>12}  {'upper_' + _label_of(lv):>12}" for lv in (bands or {}))
+    typer.echo(f"{'period':<{width}}  {'forecast':>12}{head}")
+    for i, (when, value) in enumerate(zip(index, values)):
+        cells = "".join(f"  {fmt(float(lo.iloc[i])):>12}  {fmt(float(hi.iloc[i])):>12}" for lo, hi in (bands or {}).values())
+        typer.echo(f"{when:<{width}}  {fmt(value):>12}{cells}")
     if chosen is not None:
         typer.echo(_chosen_line(chosen))
     if save is not None:

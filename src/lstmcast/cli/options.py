@@ -43,6 +43,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 ProgressOpt = Annotated[Optional[bool], typer.Option(
     "--progress/--no-progress", help="Show a progress bar on stderr (default: on a terminal, and never with --json).",
     show_default=False)]
+LevelOpt = Annotated[Optional[list[float]], typer.Option(
+    "--level", help="Prediction interval level in percent (repeatable: --level 80 --level 95).", show_default=False)]
 StoreOpt = Annotated[Path, typer.Option("--store", help="SQLite file that keeps every study's results.")]
 NameOpt = Annotated[Optional[str], typer.Option("--name", help="Study name (default: from the data and grid).",
                                                 show_default=False)]
