@@ -1,11 +1,13 @@
 """One large model: 64 units, look-back 24, batch 256, 100k samples; seconds per epoch.
 
-Compares, in one process: torch.nn.LSTM (oneDNN fused kernel) with a dense head and Adam, our
-eager member-dimension cell (engine="torch"), and our NumPy engine (engine="numpy"). Each is timed
-over --steps optimizer steps and scaled to one epoch (100k / 256 = 391 steps). --profile prints
-the torch profiler's top operators for our eager step.
+Compares, in one process: torch.nn.LSTM (oneDNN fused kernel) with a dense head and Adam, and
+``train()`` with each engine (--engines; "auto" picks the fused kernel here). Each is timed over
+--steps optimizer steps (shuffled batches gathered from strided windows, as the Forecaster trains)
+and reported as samples/s and as a ratio to nn.LSTM (target >= 1.0x). --threads 1,2,2,1 repeats
+everything at each thread count, both ways round, in this one process. --profile prints the torch
+profiler's top operators for each engine.
 
-    .venv/bin/python benchmarks/bench_large.py [--steps 40] [--profile]
+    .venv/bin/python benchmarks/bench_large.py [--steps 40] [--engines auto,torch,fused] [--threads 1,2,2,1] [--profile]
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ class Reference(nn.Module):
 def time_reference(X, y, steps: int) -> float:
     model = Reference()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    order = torch.randperm(len(X))
     t = time.perf_counter()
     for i in range(steps):
-        xb, yb = X[i * BATCH : (i + 1) * BATCH], y[i * BATCH : (i + 1) * BATCH, 0]
+        idx = order[i * BATCH : (i + 1) * BATCH]
+        xb, yb = X[idx], y[idx, 0]
         loss = nn.functional.mse_loss(model(xb), yb)
         opt.zero_grad()
         loss.backward()
@@ -48,42 +52,45 @@ def time_reference(X, y, steps: int) -> float:
 
 
 def time_ours(X, y, steps: int, engine: str) -> float:
-    Xs, ys = X[: steps * BATCH], y[: steps * BATCH]
     net = build_network(ModelConfig(n_in=LOOK_BACK, units=UNITS), [0])
     t = time.perf_counter()
-    train(net, Xs, ys, TrainConfig(epochs=1, batch_size=BATCH, shuffle=False, engine=engine), [0])
+    train(net, X, y, TrainConfig(epochs=1, batch_size=BATCH, engine=engine, max_steps=steps), [0])
     return (time.perf_counter() - t) / steps
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--engines", default="auto,torch,fused")
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--threads", default=None, help="comma-separated torch thread counts, e.g. 1,2,2,1")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     series = torch.sin(torch.arange(SAMPLES + LOOK_BACK, dtype=torch.float32) / 10)
-    X = series.unfold(0, LOOK_BACK, 1)[:SAMPLES].unsqueeze(-1).contiguous()  # (samples, 24, 1)
+    X = series.unfold(0, LOOK_BACK, 1)[:SAMPLES].unsqueeze(-1)  # (samples, 24, 1): a strided view
     y = series[LOOK_BACK : LOOK_BACK + SAMPLES].view(-1, 1, 1)
     per_epoch = math.ceil(SAMPLES / BATCH)
-    print(f"{SAMPLES} samples, look-back {LOOK_BACK}, {UNITS} units, batch {BATCH}: {per_epoch} steps per epoch; "
-          f"threads={torch.get_num_threads()}")
-    ref = time_reference(X, y, args.steps)
-    rows = [("torch.nn.LSTM (reference)", ref)]
-    for engine in ("torch", "numpy"):
-        rows.append((f"lstmcast engine={engine}", time_ours(X, y, args.steps, engine)))
-    print(f"{'implementation':28} {'ms/step':>8} {'s/epoch':>8} {'vs nn.LSTM':>10}")
-    for name, sec in rows:
-        print(f"{name:28} {sec * 1e3:8.1f} {sec * per_epoch:8.2f} {sec / ref:9.2f}x")
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else [torch.get_num_threads()]
+    engines = args.engines.split(",")
+    print(f"{SAMPLES} samples, look-back {LOOK_BACK}, {UNITS} units, batch {BATCH}: {per_epoch} steps per epoch")
+    print(f"{'threads':>7} {'implementation':28} {'ms/step':>8} {'samples/s':>10} {'vs nn.LSTM':>10}")
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        ref = time_reference(X, y, args.steps)
+        rows = [("torch.nn.LSTM (reference)", ref)]
+        for engine in engines:
+            rows.append((f"lstmcast engine={engine}", time_ours(X, y, args.steps, engine)))
+        for name, sec in rows:
+            print(f"{n_threads:7d} {name:28} {sec * 1e3:8.1f} {BATCH / sec:10.0f} {ref / sec:9.2f}x", flush=True)
     if args.profile:
         from torch.profiler import profile
 
-        net = build_network(ModelConfig(n_in=LOOK_BACK, units=UNITS), [0])
-        with profile() as prof:
-            train(net, X[: 10 * BATCH], y[: 10 * BATCH], TrainConfig(epochs=1, batch_size=BATCH, engine="torch"), [0])
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+        for engine in engines:
+            net = build_network(ModelConfig(n_in=LOOK_BACK, units=UNITS), [0])
+            with profile() as prof:
+                train(net, X, y, TrainConfig(epochs=1, batch_size=BATCH, engine=engine, max_steps=10), [0])
+            print(f"--- engine={engine}")
+            print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=10))
 
 
 if __name__ == "__main__":

@@ -127,5 +127,6 @@ class MemberDropout(nn.Module):
         if self.generators is None:
             noise = torch.rand_like(x)
         else:
-            noise = torch.stack([torch.rand(x.shape[1:], generator=g) for g in self.generators])
+            # drawn on the CPU, where the members' generators live, so a GPU run draws the same masks
+            noise = torch.stack([torch.rand(x.shape[1:], generator=g) for g in self.generators]).to(x.device)
         return x * (noise >= self.p).to(x.dtype) / (1 - self.p)

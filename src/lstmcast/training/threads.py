@@ -1,18 +1,34 @@
-"""How many torch threads a training or prediction step gets, by the size of the step.
+"""How many torch threads a training or prediction step gets, by the size of the step and the machine's load.
 
-Measured (benchmarks/bench_large.py and bench_medium.py, --threads both ways in one process):
-for small steps a second thread costs more to wake than it saves, and on machines shared with
-other processes two threads can be several times slower than one even for medium steps, because
-every op waits for the slower thread. So small steps run on one thread; large ones keep torch's
-setting.
+Measured in one process, thread counts 1,2,2,1 (benchmarks/bench_large.py --threads 1,2,2,1,
+2 cores shared with other jobs, load average ~5): look-back 24, 64 units, batch 256 took
+37-51 ms per nn.LSTM step on one thread and 440-1100 ms on two; our kernels alike. OpenMP's
+second thread spin-waits for a core that another process holds, so every op waits for it. For
+small steps (units x batch x members <= SMALL_STEP) a second thread costs more to wake than it
+saves even on an idle machine. So: one thread for small steps, and one thread whenever the load
+average says the cores are taken; otherwise torch's own setting.
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 
 # units x batch x members at or below which per-call overhead dominates a step
 SMALL_STEP = 4096
+
+
+def machine_busy() -> bool:
+    """Return True when the load average exceeds the core count: other processes hold the cores.
+
+    The load includes this process (at most one runnable thread per core of ours), hence the margin.
+    """
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform: assume a machine of our own
+        return False
+    return load >= (os.cpu_count() or 1) + 0.5
 
 
 class threads_for:
@@ -27,7 +43,7 @@ class threads_for:
 
     def __enter__(self) -> "threads_for":
         self.saved = torch.get_num_threads()
-        if self.work <= SMALL_STEP and self.saved != 1:
+        if self.saved != 1 and (self.work <= SMALL_STEP or machine_busy()):
             torch.set_num_threads(1)
         return self
 

@@ -279,7 +279,7 @@ class _BestWeights:
         if better.any():
             mask = torch.from_numpy(better)
             for saved, p in zip(self.saved, self.params):
-                m = mask.view(-1, *([1] * (p.dim() - 1)))
+                m = mask.to(p.device).view(-1, *([1] * (p.dim() - 1)))
                 saved.copy_(torch.where(m, p.detach(), saved))
             self.score[better] = val[better]
             self.epoch[better] = epoch
