@@ -250,9 +250,18 @@ def test_unknown_format_version_raises(saved):
 
 
 def test_config_that_does_not_match_the_weights_raises(saved):
+    def widen(doc):  # parameters and configuration agree with each other, not with the weights
+        doc["params"]["units"] = doc["model_config"]["units"] = 5
+
+    _rewrite(saved, widen, fix_digest=True)
+
+    assert "does not match its model configuration" in _load_error(saved)
+
+
+def test_config_that_does_not_match_the_parameters_raises(saved):
     _rewrite(saved, lambda doc: doc["model_config"].__setitem__("units", 5), fix_digest=True)
 
-    assert "do not match its model configuration" in _load_error(saved)
+    assert "units is 5, but the parameters give 4" in _load_error(saved)
 
 
 def test_incomplete_metadata_raises(saved):

@@ -2,11 +2,18 @@
 
 The file is a plain safetensors file: the network's weights (``network.<name>``) and the fitted
 training values (``values``, float64) are its tensors; everything else a forecast needs (the
-Forecaster's parameters, model config, scaler state, columns, index, seeds, training losses) is
-one JSON document in the safetensors metadata under ``"lstmcast"``. A SHA-256 over that document
-and every tensor's bytes, stored beside it, is checked on load, so a file changed after saving is
-refused even where its header still parses. Files are written atomically (temp file, fsync,
-rename): a failed save never leaves a half-written file behind.
+Forecaster's parameters, model config, scaler state, columns, index, seeds, training losses,
+the skeleton and report of ``model="auto"``) is one JSON document in the safetensors metadata
+under ``"lstmcast"``. A SHA-256 over that document's text and every tensor's bytes, stored beside
+it, is checked on load before the document is parsed, so a file changed after saving is refused
+even where its header still parses. Files are written atomically (temp file, fsync, rename): a
+failed save never leaves a half-written file behind.
+
+Loading trusts nothing in the file, since anyone can recompute a digest: it reads only regular
+files of at most ``MAX_FILE_BYTES``, parses a document of at most ``MAX_DOCUMENT_BYTES`` and
+``_MAX_DEPTH`` levels, checks every field against the schema below (types, ranges, and agreement
+with the parameters and tensors), and makes one forecast before handing the model back. Anything
+wrong is a ModelFileError naming the file and the field.
 
     save(Forecaster(epochs=50).fit(y), "model.safetensors")
     load("model.safetensors").forecast(12)      # identical to the saved forecaster's forecast
@@ -15,10 +22,15 @@ rename): a failed save never leaves a half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import math
+import numbers
 import os
+import re
 import secrets
+import stat
 import struct
 from pathlib import Path
 
@@ -29,12 +41,19 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _load_tensors
 from safetensors.torch import save as _save_tensors
 
-from lstmcast.errors import InputError, ModelFileError, NotFittedError
+from lstmcast.data.validate import MAX_ABS_VALUE, validate_series
+from lstmcast.errors import InputError, LstmcastError, ModelFileError, NotFittedError
 from lstmcast.forecaster import Forecaster
 from lstmcast.models.zoo import ModelConfig, build_network
+from lstmcast.params import PARAMS, SCALES, check_params, resolve
 from lstmcast.training.trainer import TrainHistory
 
 FORMAT_VERSION = 1
+MAX_FILE_BYTES = 1 << 30  # 1 GiB: far above the models lstmcast trains; bounds the memory one load takes
+MAX_DOCUMENT_BYTES = 64 << 20  # the JSON document; long series keep their index and losses in it
+MAX_REPORT_BYTES = 1 << 20  # model="auto"'s report of what it chose
+_MAX_DEPTH = 32  # JSON nesting; documents written here nest at most about ten levels
+_MAX_LABEL_CHARS = 10_000
 _DOCUMENT_KEY = "lstmcast"
 _DIGEST_KEY = "lstmcast.sha256"
 _NETWORK_PREFIX = "network."
@@ -42,6 +61,7 @@ _VALUES = "values"
 _MAX_HISTORY_NUMBERS = 100_000  # larger loss histories are left out of the metadata
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 _CHUNK = 1 << 20
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 # ---- public API --------------------------------------------------------------------------------
@@ -50,7 +70,9 @@ _CHUNK = 1 << 20
 def save(forecaster: Forecaster, path: str | os.PathLike) -> Path:
     """Return the path written: ``forecaster`` saved to one safetensors file at ``path``, atomically.
 
-    Raises NotFittedError for an unfitted forecaster and ModelFileError when the file cannot be written.
+    Raises NotFittedError for an unfitted forecaster, InputError for one that cannot be saved
+    (unusual labels, or a file ``load`` would refuse as too large) and ModelFileError when the
+    file cannot be written.
     """
     if not hasattr(forecaster, "network_"):
         raise NotFittedError("this Forecaster is not fitted yet; call fit(y) before saving it")
@@ -64,16 +86,27 @@ def save(forecaster: Forecaster, path: str | os.PathLike) -> Path:
         document = json.dumps(_describe(forecaster), default=_plain_json)
     except TypeError as exc:
         raise InputError(f"cannot save this Forecaster: {exc}; use plain str/int/float parameters and labels") from None
-    metadata = {_DOCUMENT_KEY: document, _DIGEST_KEY: _digest(document, tensors)}
-    _write_atomic(path, _save_tensors(tensors, metadata=metadata))
+    if len(document) > MAX_DOCUMENT_BYTES:  # json.dumps writes ASCII: characters are bytes
+        raise InputError(
+            f"cannot save this Forecaster: its metadata takes {len(document)} bytes, over the limit of "
+            f"{MAX_DOCUMENT_BYTES} bytes that load accepts; fit on a shorter series or with a regular index"
+        )
+    data = _save_tensors(tensors, metadata={_DOCUMENT_KEY: document, _DIGEST_KEY: _digest(document, tensors)})
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(
+            f"cannot save this Forecaster: its file would take {len(data)} bytes, over the limit of "
+            f"{MAX_FILE_BYTES} bytes that load accepts; use fewer members, units or layers"
+        )
+    _write_atomic(path, data)
     return path
 
 
 def load(path: str | os.PathLike) -> Forecaster:
     """Return the fitted Forecaster saved at ``path``; it predicts and forecasts exactly as the saved one.
 
-    Raises ModelFileError when the file is missing, not a safetensors file, truncated, changed since
-    it was saved, of an unknown format version or internally inconsistent.
+    Raises ModelFileError when the path is missing or not a regular file, the file is too large,
+    not a safetensors file, truncated, changed since it was saved, of an unknown format version,
+    or when any field of its metadata or any tensor is invalid or disagrees with the others.
     """
     path = Path(path)
     data = _read(path)
@@ -83,41 +116,35 @@ def load(path: str | os.PathLike) -> Forecaster:
             f"model file {path} is a safetensors file but not an lstmcast model (no {_DOCUMENT_KEY!r} metadata); "
             "pass a file written by Forecaster.save"
         )
-    try:
-        document = json.loads(metadata[_DOCUMENT_KEY])
-    except ValueError as exc:
+    text = metadata[_DOCUMENT_KEY]
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
         raise ModelFileError(
-            f"model file {path} has unreadable lstmcast metadata ({_one_line(exc)}); save the model again"
-        ) from None
-    if not isinstance(document, dict):
-        document = {}
-    if document.get("format_version") != FORMAT_VERSION:
-        import lstmcast
-
-        raise ModelFileError(
-            f"model file {path} has format version {document.get('format_version')!r}, and lstmcast "
-            f"{lstmcast.__version__} reads version {FORMAT_VERSION}; load it with the lstmcast version that "
-            f"saved it ({document.get('lstmcast_version', 'unknown')}) or refit and save again"
+            f"model file {path} has {size} bytes of lstmcast metadata, over the limit of {MAX_DOCUMENT_BYTES} "
+            "bytes; it is not a file written by Forecaster.save"
         )
-    try:
-        tensors = _load_tensors(data)
-    except (SafetensorError, ValueError, TypeError, RuntimeError) as exc:  # whatever the parser rejects
-        raise ModelFileError(
-            f"model file {path} is truncated or corrupt ({_one_line(exc)}); save the model again"
-        ) from None
-    if metadata.get(_DIGEST_KEY) != _digest(metadata[_DOCUMENT_KEY], tensors):
+    tensors = _tensors(path, data)
+    # The digest covers the raw text, so nothing an editor wrote reaches the JSON parser unless
+    # the digest matches; a matching digest proves nothing either, hence the schema after it.
+    if metadata.get(_DIGEST_KEY) != _digest(text, tensors):
+        declared = _declared_version(text)
+        if declared is not None and declared[0] != FORMAT_VERSION:
+            raise _version_error(path, *declared)
         raise ModelFileError(
             f"model file {path} failed its SHA-256 integrity check: its contents changed after it was saved; "
             "save the model again from a fitted forecaster"
         )
-    return _rebuild(path, document, tensors)
+    return _rebuild(path, _parse(path, text), tensors)
 
 
 # ---- what is saved -----------------------------------------------------------------------------
 
 
 def _describe(f: Forecaster) -> dict:
-    """Return the JSON document of everything besides the tensors that predicting needs."""
+    """Return the JSON document of everything besides the tensors that predicting needs.
+
+    ``format_version`` comes first: ``_declared_version`` reads it from the raw text.
+    """
     import lstmcast
 
     state = f.fitted_state()
@@ -137,40 +164,6 @@ def _describe(f: Forecaster) -> dict:
         "skeleton": state["skeleton"],
         "chosen": state["chosen"],
     }
-
-
-def _rebuild(path: Path, doc: dict, tensors: dict[str, torch.Tensor]) -> Forecaster:
-    """Return the Forecaster described by a verified document and its tensors."""
-    try:
-        seeds = [int(s) for s in doc["seeds"]]
-        config = ModelConfig(**doc["model_config"])
-        values = tensors[_VALUES]
-        if values.dtype != torch.float64:
-            raise ValueError(f"values tensor is {values.dtype}, expected float64")
-        weights = {k[len(_NETWORK_PREFIX):]: v for k, v in tensors.items() if k.startswith(_NETWORK_PREFIX)}
-        try:
-            network = build_network(config, seeds)
-            network.load_state_dict(weights, strict=True)
-        except (InputError, RuntimeError) as exc:
-            raise ModelFileError(
-                f"its weights do not match its model configuration ({_one_line(exc)}); "
-                "the file is inconsistent, save the model again"
-            ) from None
-        network.eval()
-        state = {
-            "columns": list(doc["columns"]), "target_idx": doc["target_idx"], "index": _decode_index(doc["index"]),
-            "values": values.numpy(), "scaler": doc["scaler"], "seeds": seeds, "network": network,
-            "history": _decode_history(doc.get("history"), len(seeds)),
-            "n_train_windows": doc["n_train_windows"], "season_length": doc.get("season_length", 1),
-            "skeleton": doc.get("skeleton"), "chosen": doc.get("chosen"),
-        }
-        return Forecaster.from_fitted_state(doc["params"], state)
-    except ModelFileError as exc:  # from Scaler.from_dict or the weights, which do not know the file
-        raise ModelFileError(f"model file {path}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError, InputError) as exc:
-        raise ModelFileError(
-            f"model file {path} has incomplete or inconsistent metadata ({_one_line(exc)}); save the model again"
-        ) from None
 
 
 def _encode_history(history: TrainHistory | None) -> dict | None:
@@ -194,22 +187,607 @@ def _encode_history(history: TrainHistory | None) -> dict | None:
     return out
 
 
-def _decode_history(data: dict | None, members: int) -> TrainHistory | None:
-    if data is None:
+# ---- reading a file ----------------------------------------------------------------------------
+
+
+def _read(path: Path) -> bytes:
+    """Return the bytes of the regular file at ``path`` (symbolic links followed), at most MAX_FILE_BYTES.
+
+    Pipes, devices and sockets are refused before opening: reading a FIFO blocks until a writer
+    appears and /dev/zero never ends.
+    """
+    try:
+        _check_regular(path, os.stat(path))
+        # O_NONBLOCK: should the path become a FIFO between the stat and the open, opening it
+        # must not wait for a writer; fstat then refuses what was opened.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        _check_regular(path, os.fstat(fd))
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(_CHUNK, MAX_FILE_BYTES + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_FILE_BYTES:  # it grew while being read
+                raise _too_large(path, total)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    finally:
+        os.close(fd)
+
+
+_NOT_REGULAR = {
+    stat.S_ISFIFO: "a named pipe (FIFO)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def _check_regular(path: Path, info: os.stat_result) -> None:
+    """Raise ModelFileError unless ``info`` describes a regular file of at most MAX_FILE_BYTES."""
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelFileError(f"model file {path} is a folder, not a file; pass the path of a saved model")
+    if not stat.S_ISREG(info.st_mode):
+        what = next((name for test, name in _NOT_REGULAR.items() if test(info.st_mode)), "a special file")
+        raise ModelFileError(
+            f"model file {path} is {what}, not a regular file; pass the path of a model saved by Forecaster.save"
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise _too_large(path, info.st_size)
+
+
+def _too_large(path: Path, size: int) -> ModelFileError:
+    return ModelFileError(
+        f"model file {path} has {size} bytes, over the limit of {MAX_FILE_BYTES} bytes for a model file; "
+        "it is not a file written by Forecaster.save"
+    )
+
+
+def _unreadable(path: Path, exc: OSError) -> ModelFileError:
+    if exc.errno == errno.ENOENT:
+        link = " (it is a symbolic link to a missing file)" if os.path.islink(path) else ""
+        return ModelFileError(f"model file {path} does not exist{link}; check the path, or fit and save a model there")
+    if exc.errno == errno.ELOOP:
+        return ModelFileError(
+            f"model file {path} is a symbolic link loop (too many levels of symbolic links); "
+            "point the link at a saved model"
+        )
+    if exc.errno == errno.EISDIR:
+        return ModelFileError(f"model file {path} is a folder, not a file; pass the path of a saved model")
+    return ModelFileError(f"cannot read model file {path} ({exc.strerror or exc}); check its permissions")
+
+
+def _header_metadata(path: Path, data: bytes) -> dict[str, str]:
+    """Return the safetensors header's ``__metadata__`` (str -> str), or raise for a non-safetensors file."""
+    problem = None
+    if len(data) < 8:
+        problem = f"only {len(data)} bytes long"
+    else:
+        (size,) = struct.unpack("<Q", data[:8])
+        if size > min(len(data) - 8, _MAX_HEADER_BYTES) or data[8:9] != b"{":
+            problem = "no safetensors header at its start"
+        else:
+            try:
+                header = json.loads(data[8 : 8 + size].decode("utf-8"))
+                metadata = header.get("__metadata__", {}) if isinstance(header, dict) else None
+            except (UnicodeDecodeError, ValueError, RecursionError):  # nesting too deep for the parser
+                metadata = None
+            if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+                problem = "its safetensors header is unreadable"
+            else:
+                return metadata
+    raise ModelFileError(
+        f"model file {path} is not a complete safetensors file ({problem}; truncated or not a model file); "
+        "pass a file written by Forecaster.save"
+    )
+
+
+def _tensors(path: Path, data: bytes) -> dict[str, torch.Tensor]:
+    """Return the file's tensors, parsed by safetensors (which checks offsets against the file size)."""
+    try:
+        return _load_tensors(data)
+    except (SafetensorError, ValueError, TypeError, RuntimeError, OverflowError) as exc:
+        raise ModelFileError(
+            f"model file {path} is truncated or corrupt ({_one_line(exc)}); save the model again"
+        ) from None
+
+
+def _declared_version(text: str) -> tuple[int, str] | None:
+    """Return (format version, lstmcast version) from the start of the raw document, or None.
+
+    Read without parsing, so that a file of another format (whose digest is computed otherwise)
+    gets the version message rather than a failed integrity check.
+    """
+    match = re.match(r'\{"format_version": (\d{1,9})(?:, "lstmcast_version": "([\w.+-]{0,40})")?', text)
+    return None if match is None else (int(match[1]), match[2] or "unknown")
+
+
+def _version_error(path: Path, version, saved_by: str) -> ModelFileError:
+    import lstmcast
+
+    return ModelFileError(
+        f"model file {path} has format version {version!r:.40}, and lstmcast {lstmcast.__version__} reads "
+        f"version {FORMAT_VERSION}; load it with the lstmcast version that saved it ({saved_by:.40}) "
+        "or refit and save again"
+    )
+
+
+def _parse(path: Path, text: str) -> dict:
+    """Return the document parsed, after its digest matched; ModelFileError when it is not a JSON object."""
+    try:
+        document = json.loads(text)
+        _check_depth(document)
+    except RecursionError:  # from the parser, or from _check_depth
+        raise ModelFileError(
+            f"model file {path} has lstmcast metadata nested more than {_MAX_DEPTH} levels deep; "
+            "it is not a file written by Forecaster.save"
+        ) from None
+    except ValueError as exc:
+        raise ModelFileError(
+            f"model file {path} has unreadable lstmcast metadata ({_one_line(exc)}); save the model again"
+        ) from None
+    if not isinstance(document, dict):
+        raise ModelFileError(
+            f"model file {path} has lstmcast metadata that is a JSON {type(document).__name__}, not an object; "
+            "it is not a file written by Forecaster.save"
+        )
+    return document
+
+
+def _check_depth(value) -> None:
+    """Raise RecursionError when ``value`` nests lists and objects more than _MAX_DEPTH levels deep.
+
+    Iterative, so that checking never recurses itself; what follows (the skeleton's from_state,
+    json.dumps of the report) does recurse.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > _MAX_DEPTH:
+                raise RecursionError
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+# ---- the schema: every field checked before it is used --------------------------------------------
+
+
+class _Invalid(Exception):
+    """A field of a model file that fails the schema: where it is and what is wrong with it."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(field, problem)
+        self.field, self.problem = field, problem
+
+
+_REQUIRED = ("format_version", "params", "model_config", "seeds", "columns", "target_idx", "index", "scaler",
+             "n_train_windows")
+_OPTIONAL = ("lstmcast_version", "history", "season_length", "skeleton", "chosen")  # absent in older files
+
+
+def _rebuild(path: Path, doc: dict, tensors: dict[str, torch.Tensor]) -> Forecaster:
+    """Return the Forecaster described by a document whose digest matched and its tensors, all fields checked."""
+    try:
+        forecaster = _checked_forecaster(doc, tensors)
+    except _Invalid as bad:
+        if bad.field == "format_version":
+            raise _version_error(path, doc.get("format_version"), str(doc.get("lstmcast_version", "unknown"))) from None
+        raise ModelFileError(
+            f"model file {path} has incomplete or inconsistent metadata in {bad.field!r}: {_one_line(bad.problem)}; "
+            "the file was damaged or edited after saving, save the model again"
+        ) from None
+    _check_forecasts(path, forecaster)
+    return forecaster
+
+
+def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecaster:
+    """Return the fitted Forecaster of a parsed document; _Invalid names the first field that fails."""
+    version = doc.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:  # checked first: other versions have other fields
+        raise _Invalid("format_version", "")
+    _keys(doc, "metadata", _REQUIRED, _OPTIONAL)
+    if "lstmcast_version" in doc:
+        _text(doc["lstmcast_version"], "lstmcast_version")
+    params = _params(doc["params"])
+    season = _season_length(doc.get("season_length", 1), params)
+    p = resolve(params, season)
+    values = _values(tensors)
+    rows, n_cols = values.shape
+    columns = _columns(doc["columns"], n_cols)
+    target_idx = _target_idx(doc["target_idx"], columns, params.get("target"))
+    index = _index(doc["index"], values)
+    seeds = _seeds(doc["seeds"], p)
+    config = _model_config(doc["model_config"], Forecaster(**params), n_cols, len(target_idx), p)
+    state = {
+        "columns": columns, "target_idx": target_idx, "index": index, "values": values,
+        "scaler": _scaler(doc["scaler"], p["scale"], n_cols), "seeds": seeds, "network": _network(config, seeds, tensors),
+        "history": _history(doc.get("history"), len(seeds)),
+        "n_train_windows": _int(doc["n_train_windows"], "n_train_windows", 1, rows),
+        "season_length": season, "skeleton": _skeleton(doc.get("skeleton"), p["model"]),
+        "chosen": _chosen(doc.get("chosen"), p["model"]),
+    }
+    try:
+        forecaster = Forecaster.from_fitted_state(params, state)
+    except (InputError, ValueError, TypeError, KeyError) as exc:  # every field passed: they disagree
+        raise _Invalid("params", f"they do not fit the saved state ({_one_line(exc)})") from None
+    try:
+        forecaster.check_data(rows, "the saved values")
+    except InputError as exc:
+        raise _Invalid("params", str(exc)) from None
+    return forecaster
+
+
+def _check_forecasts(path: Path, forecaster: Forecaster) -> None:
+    """Raise ModelFileError unless the loaded forecaster makes a finite one-step forecast.
+
+    Every field has passed the schema; this catches combinations of valid fields that no fit
+    produces (a scaler and a skeleton that overflow together, say), so that a loaded model either
+    forecasts or is refused here, never later. The values go in with a plain RangeIndex: a model
+    fitted on an irregular integer index predicts but cannot date a forecast, and that is no fault
+    of the file.
+    """
+    try:
+        forecaster.forecast(1, y=pd.DataFrame(forecaster.values_))
+    except (LstmcastError, ValueError, TypeError, KeyError, IndexError, RuntimeError, ArithmeticError) as exc:
+        raise ModelFileError(
+            f"model file {path} holds a model that cannot forecast ({_one_line(exc)}); its metadata and weights "
+            "do not fit together, refit and save the model again"
+        ) from None
+
+
+def _keys(value, field: str, required: tuple, optional: tuple = ()) -> dict:
+    """Return ``value`` when it is a JSON object with every ``required`` key and no key outside ``optional``."""
+    if not isinstance(value, dict):
+        raise _Invalid(field, f"must be a JSON object; got {_kind(value)}")
+    missing = [k for k in required if k not in value]
+    unknown = [k for k in value if k not in required and k not in optional]
+    if missing:
+        raise _Invalid(missing[0] if field == "metadata" else field, f"the field {missing[0]!r} is missing")
+    if unknown:
+        raise _Invalid(field, f"unknown field(s) {unknown[:5]!r:.200}")
+    return value
+
+
+def _int(value, field: str, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise _Invalid(field, f"must be an integer in [{low}, {high}]; got {_short(value)}")
+    return value
+
+
+def _number(value, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _Invalid(field, f"must be a finite number; got {_short(value)}")
+    return float(value)
+
+
+def _numbers(value, field: str, length: int | None = None) -> list[float]:
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        raise _Invalid(field, f"must be a list of {length if length is not None else ''} finite numbers; got {_short(value)}")
+    return [_number(v, f"{field}[{i}]") for i, v in enumerate(value)]
+
+
+def _text(value, field: str, choices: tuple | None = None, optional: bool = False) -> str | None:
+    if value is None and optional:
         return None
-    extra = dict(data.get("extra") or {})
-    if "loss" in data:
-        loss = np.asarray(data["loss"], dtype=np.float64).reshape(-1, members)
-        val = data.get("val_loss")
-        val = None if val is None else np.asarray(val, dtype=np.float64).reshape(-1, members)
+    if not isinstance(value, str) or len(value) > _MAX_LABEL_CHARS or (choices is not None and value not in choices):
+        wanted = f"one of {', '.join(choices)}" if choices else "text"
+        raise _Invalid(field, f"must be {wanted}; got {_short(value)}")
+    return value
+
+
+def _label(value, field: str):
+    """Return a column or index label: str, int (within int64), finite float or None, as _labels writes them."""
+    ok = value is None or (isinstance(value, str) and len(value) <= _MAX_LABEL_CHARS)
+    ok = ok or (type(value) is int and _INT64[0] <= value <= _INT64[1]) or (type(value) is float and math.isfinite(value))
+    if not ok:
+        raise _Invalid(field, f"must be a str, int, finite float or null label; got {_short(value)}")
+    return value
+
+
+def _params(value) -> dict:
+    """Return the Forecaster parameters, each checked by its declaration (lstmcast.params)."""
+    if not isinstance(value, dict):
+        raise _Invalid("params", f"must be a JSON object of Forecaster parameters; got {_kind(value)}")
+    try:
+        params = check_params(value)
+        Forecaster(**params).check_params()
+    except InputError as exc:
+        raise _Invalid("params", str(exc)) from None
+    return params
+
+
+def _season_length(value, params: dict) -> int:
+    season = _int(value, "season_length", 1, int(PARAMS["season_length"].maximum))
+    if params.get("season_length") not in (None, season):
+        raise _Invalid("season_length", f"is {season}, but the parameters set season_length={params['season_length']}")
+    return season
+
+
+def _values(tensors: dict[str, torch.Tensor]) -> np.ndarray:
+    """Return the fitted values (rows, columns): float64, finite and within validate_series' magnitude limit."""
+    unknown = [name for name in tensors if name != _VALUES and not name.startswith(_NETWORK_PREFIX)]
+    if unknown:
+        raise _Invalid(f"tensor {unknown[0]!r:.80}", "is not part of an lstmcast model")
+    if _VALUES not in tensors:
+        raise _Invalid("values", "the tensor of fitted values is missing")
+    t = tensors[_VALUES]
+    if t.dtype != torch.float64 or t.ndim != 2 or 0 in t.shape:
+        raise _Invalid("values", f"must be a non-empty 2-D float64 tensor; got {t.dtype} of shape {list(t.shape)}")
+    values = t.numpy()
+    if not np.isfinite(values).all() or np.abs(values).max() > MAX_ABS_VALUE:
+        raise _Invalid("values", f"must be finite numbers within {MAX_ABS_VALUE:g} in magnitude")
+    return values
+
+
+def _columns(value, n_cols: int) -> list:
+    if not isinstance(value, list) or len(value) != n_cols:
+        raise _Invalid("columns", f"must be a list of {n_cols} labels (one per column of values); got {_short(value)}")
+    labels = [_label(v, f"columns[{i}]") for i, v in enumerate(value)]
+    if len(set(labels)) != len(labels):
+        raise _Invalid("columns", f"has repeated labels: {_short(labels)}")
+    return labels
+
+
+def _target_idx(value, columns: list, target) -> list[int]:
+    """Return the target column positions, which the ``target`` parameter and the columns determine."""
+    n = len(columns)
+    if target == "all":
+        expected = list(range(n))
+    elif target is None:
+        expected = [n - 1]
+    elif target in columns:
+        expected = [columns.index(target)]
+    else:
+        raise _Invalid("params", f"target {target!r:.80} is not one of the saved columns {_short(columns)}")
+    if not isinstance(value, list) or any(type(i) is not int for i in value) or value != expected:
+        raise _Invalid("target_idx", f"must be {expected} for target={target!r:.80} and {n} columns; got {_short(value)}")
+    return value
+
+
+_INDEX_FIELDS = {
+    "period": (("kind", "freq", "first", "first_ordinal", "length", "name"), ()),
+    "datetime": (("kind", "unit", "tz", "freq", "name"), ("ticks", "first", "first_tick", "length")),
+    "range": (("kind", "start", "step", "length", "name"), ()),
+    "integers": (("kind", "values", "name"), ()),
+    "values": (("kind", "dtype", "values", "name"), ()),
+}
+_INDEX_DTYPES = ("float64", "float32", "object", "str", "string")
+_TIME_UNITS = ("s", "ms", "us", "ns")
+
+
+def _index(spec, values: np.ndarray) -> pd.Index:
+    """Return the index of the fitted values from its checked description, one label per row and regular."""
+    rows = len(values)
+    kind = spec.get("kind") if isinstance(spec, dict) else None
+    if kind not in _INDEX_FIELDS:
+        raise _Invalid("index", f"must be an object whose kind is one of {', '.join(_INDEX_FIELDS)}; got {_short(spec)}")
+    _keys(spec, "index", *_INDEX_FIELDS[kind])
+    _label(spec["name"], "index.name")
+    if kind == "period":
+        _text(spec["freq"], "index.freq")
+        _text(spec["first"], "index.first")
+        _int(spec["first_ordinal"], "index.first_ordinal", *_INT64)
+    elif kind == "datetime":
+        _text(spec["unit"], "index.unit", _TIME_UNITS)
+        _text(spec["tz"], "index.tz", optional=True)
+        _text(spec["freq"], "index.freq", optional=True)
+        if "ticks" in spec:
+            if not isinstance(spec["ticks"], list) or len(spec["ticks"]) != rows:
+                raise _Invalid("index.ticks", f"must be a list of {rows} integers; got {_short(spec['ticks'])}")
+            for i, tick in enumerate(spec["ticks"]):
+                _int(tick, f"index.ticks[{i}]", *_INT64)
+        else:
+            _keys(spec, "index", ("kind", "unit", "tz", "freq", "name", "first", "first_tick", "length"))
+            _text(spec["first"], "index.first")
+            _int(spec["first_tick"], "index.first_tick", *_INT64)
+    elif kind == "range":
+        start, step = _int(spec["start"], "index.start", *_INT64), _int(spec["step"], "index.step", *_INT64)
+        if step == 0 or not _INT64[0] <= start + step * rows <= _INT64[1]:
+            raise _Invalid("index", f"start={start}, step={step} and {rows} rows leave the int64 range or do not step")
+    elif kind == "integers":
+        if not isinstance(spec["values"], list) or len(spec["values"]) != rows:
+            raise _Invalid("index.values", f"must be a list of {rows} integers; got {_short(spec['values'])}")
+        for i, v in enumerate(spec["values"]):
+            _int(v, f"index.values[{i}]", *_INT64)
+    else:
+        _text(spec["dtype"], "index.dtype", _INDEX_DTYPES)
+        if not isinstance(spec["values"], list) or len(spec["values"]) != rows:
+            raise _Invalid("index.values", f"must be a list of {rows} labels; got {_short(spec['values'])}")
+        for i, v in enumerate(spec["values"]):
+            _label(v, f"index.values[{i}]")
+    if "length" in spec and _int(spec["length"], "index.length", 0, _INT64[1]) != rows:
+        raise _Invalid("index.length", f"is {spec['length']}, but the values tensor has {rows} rows")
+    try:
+        index = _decode_index(spec)
+        validate_series(pd.DataFrame(values, index=index), "the saved values")  # regular, as fit required
+    except InputError as exc:
+        raise _Invalid("index", str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - pandas rejects bad frequencies and dates in many ways
+        raise _Invalid("index", f"cannot be rebuilt ({type(exc).__name__}: {exc})") from None
+    if len(index) != rows:
+        raise _Invalid("index", f"has {len(index)} labels for {rows} rows of values")
+    return index
+
+
+def _seeds(value, p: dict) -> list[int]:
+    """Return the member seeds, which the ``seed`` and ``members`` parameters determine (but for a random first seed)."""
+    if not isinstance(value, list) or not value:
+        raise _Invalid("seeds", f"must be a non-empty list of integers; got {_short(value)}")
+    try:
+        seeds = PARAMS["seed"].check(value, "seeds")
+    except InputError as exc:
+        raise _Invalid("seeds", str(exc)) from None
+    if isinstance(p["seed"], list):
+        expected = p["seed"]
+    else:
+        first = seeds[0] if p["seed"] is None else p["seed"]
+        expected = [first + k for k in range(p["members"])]
+    if seeds != expected:
+        raise _Invalid("seeds", f"must be {_short(expected)} for seed={p['seed']!r:.80} and members={p['members']}; "
+                       f"got {_short(seeds)}")
+    return seeds
+
+
+def _model_config(value, forecaster: Forecaster, n_cols: int, n_targets: int, p: dict) -> ModelConfig:
+    """Return the network configuration, which must be exactly the one the parameters give for this data."""
+    try:
+        expected = forecaster.model_config(n_cols, n_targets, p)
+    except InputError as exc:
+        raise _Invalid("params", str(exc)) from None
+    fields = expected.to_dict()
+    _keys(value, "model_config", tuple(fields))
+    for name, want in fields.items():
+        if type(value[name]) is not type(want) or value[name] != want:
+            raise _Invalid("model_config", f"{name} is {_short(value[name])}, but the parameters give {want!r}")
+    return expected
+
+
+def _network(config: ModelConfig, seeds: list[int], tensors: dict[str, torch.Tensor]):
+    """Return the network with the file's weights, after checking their names, dtypes, shapes and values.
+
+    The expected shapes come from a one-member network on the meta device (no memory), so a
+    configuration is never allocated before the weights in the file prove its size.
+    """
+    weights = {k[len(_NETWORK_PREFIX) :]: v for k, v in tensors.items() if k.startswith(_NETWORK_PREFIX)}
+    with torch.device("meta"):
+        shapes = build_network(config, seeds[:1]).state_dict()
+    missing, unknown = sorted(set(shapes) - set(weights)), sorted(set(weights) - set(shapes))
+    if missing or unknown:
+        name, problem = (missing[0], "is missing") if missing else (unknown[0], "is not a weight of its model configuration")
+        raise _Invalid(f"tensor {_NETWORK_PREFIX + name!r:.120}", problem)
+    for name, want in shapes.items():
+        got, field = weights[name], f"tensor {_NETWORK_PREFIX + name!r:.120}"
+        shape = [len(seeds), *want.shape[1:]]  # every weight has a leading member axis
+        if got.dtype != want.dtype or list(got.shape) != shape:
+            raise _Invalid(field, f"does not match its model configuration: expected {want.dtype} of shape {shape}, "
+                           f"got {got.dtype} of shape {list(got.shape)}")
+        if not torch.isfinite(got).all():
+            raise _Invalid(field, "has values that are not finite (NaN or infinite)")
+    network = build_network(config, seeds)
+    network.load_state_dict(weights, strict=True)
+    return network.eval()
+
+
+_SCALER_STATE = {
+    "minmax": ("min_", "scale_", "data_min_", "data_max_", "data_range_"),
+    "minmax-sym": ("min_", "scale_", "data_min_", "data_max_", "data_range_"),
+    "standard": ("mean_", "var_", "scale_"),
+    "none": (),
+}
+_SCALER_RANGE = {"minmax": (0.0, 1.0), "minmax-sym": (-1.0, 1.0)}
+
+
+def _scaler(value, kind: str, n_cols: int) -> dict:
+    """Return the scaler state after checking it is one that scikit-learn's fit produces.
+
+    The relations checked are the ones fit computes (range = max - min, scale = width / range or
+    1 for a constant column, min_ = low - data_min * scale; scale = sqrt(var) or 1), so that an
+    edited number cannot leave the others behind.
+    """
+    _keys(value, "scaler", ("kind", "n_features", "state"))
+    _text(value["kind"], "scaler.kind", SCALES)
+    if value["kind"] != kind:
+        raise _Invalid("scaler", f"kind is {value['kind']!r}, but the parameters give scale={kind!r}")
+    _int(value["n_features"], "scaler.n_features", n_cols, n_cols)
+    state = _keys(value["state"], "scaler.state", _SCALER_STATE[kind])
+    s = {name: np.array(_numbers(state[name], f"scaler.state.{name}", n_cols)) for name in _SCALER_STATE[kind]}
+    if kind == "none":
+        return value
+    if not (s["scale_"] > 0).all():
+        raise _Invalid("scaler", f"scale_ must be positive; got {_short(s['scale_'].tolist())}")
+    if kind == "standard":
+        consistent = (s["var_"] >= 0).all() and _close(s["scale_"], np.where(s["scale_"] == 1.0, 1.0, np.sqrt(s["var_"])))
+    else:
+        low, high = _SCALER_RANGE[kind]
+        rng = s["data_range_"]
+        consistent = (rng >= 0).all() and _close(rng, s["data_max_"] - s["data_min_"]) and _close(
+            s["scale_"], np.where(s["scale_"] == high - low, high - low, (high - low) / np.where(rng > 0, rng, 1.0))
+        ) and _close(s["min_"], low - s["data_min_"] * s["scale_"])
+    if not consistent:
+        raise _Invalid("scaler", "its numbers do not agree with each other as a fitted scaler's do")
+    return value
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(b).all() and np.allclose(a, b, rtol=1e-9, atol=0.0))
+
+
+def _history(value, members: int) -> TrainHistory | None:
+    """Return the training history, or None; losses (when kept) are (epochs, members) finite numbers."""
+    if value is None:
+        return None
+    _keys(value, "history", ("epochs",), ("best_epoch", "stopped_epoch", "extra", "loss", "val_loss"))
+    epochs = _int(value["epochs"], "history.epochs", 0, int(PARAMS["epochs"].maximum))
+    best = value.get("best_epoch")
+    if best is not None:
+        for i, b in enumerate(best if isinstance(best, list) else [best]):
+            _int(b, f"history.best_epoch[{i}]", 0, epochs)
+        if isinstance(best, list) and len(best) != members:
+            raise _Invalid("history.best_epoch", f"must have one epoch per member ({members}); got {len(best)}")
+    stopped = value.get("stopped_epoch")
+    if stopped is not None:
+        _int(stopped, "history.stopped_epoch", 0, epochs)
+    extra = value.get("extra") or {}
+    if not isinstance(extra, dict):
+        raise _Invalid("history.extra", f"must be a JSON object; got {_kind(extra)}")
+    extra = dict(extra)
+    if "loss" in value:
+        loss = _loss_rows(value["loss"], "history.loss", epochs, members)
+        val = value.get("val_loss")
+        val = None if val is None else _loss_rows(val, "history.val_loss", epochs, members)
     else:  # too long to keep: an empty history that says how many epochs ran
         loss, val = np.empty((0, members)), None
-        extra["losses_not_saved"] = int(data["epochs"])
-    best = data.get("best_epoch")
-    return TrainHistory(
-        loss=loss, val_loss=val, best_epoch=None if best is None else np.asarray(best),
-        stopped_epoch=data.get("stopped_epoch"), extra=extra,
-    )
+        extra["losses_not_saved"] = epochs
+    return TrainHistory(loss=loss, val_loss=val, best_epoch=None if best is None else np.asarray(best),
+                        stopped_epoch=stopped, extra=extra)
+
+
+def _loss_rows(value, field: str, epochs: int, members: int) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != epochs:
+        raise _Invalid(field, f"must be a list of {epochs} rows (one per epoch); got {_short(value)}")
+    return np.array([_numbers(row, f"{field}[{i}]", members) for i, row in enumerate(value)]).reshape(-1, members)
+
+
+def _skeleton(value, model: str) -> dict | None:
+    """Return the skeleton state of model="auto" after rebuilding it once; None for the explicit models."""
+    if model != "auto":
+        if value is not None:
+            raise _Invalid("skeleton", f"must be null for model={model!r}; only model='auto' has a skeleton")
+        return None
+    from lstmcast.data.skeleton import Chain
+
+    try:
+        Chain.from_state(value)
+    except InputError as exc:  # ModelFileError included: the skeleton checks its own numbers
+        raise _Invalid("skeleton", str(exc)) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError, RecursionError) as exc:
+        raise _Invalid("skeleton", f"cannot be rebuilt ({type(exc).__name__}: {exc})") from None
+    return value
+
+
+def _chosen(value, model: str) -> dict | None:
+    """Return model="auto"'s report of its choice (a JSON object of at most MAX_REPORT_BYTES); None otherwise."""
+    if model != "auto":
+        if value is not None:
+            raise _Invalid("chosen", f"must be null for model={model!r}; only model='auto' reports a choice")
+        return None
+    if not isinstance(value, dict):
+        raise _Invalid("chosen", f"must be the JSON object model='auto' reports; got {_kind(value)}")
+    size = len(json.dumps(value))
+    if size > MAX_REPORT_BYTES:
+        raise _Invalid("chosen", f"takes {size} bytes, over the limit of {MAX_REPORT_BYTES}")
+    return value
+
+
+def _kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ---- the time index ----------------------------------------------------------------------------
@@ -293,7 +871,8 @@ def _digest(document: str, tensors: dict[str, torch.Tensor]) -> str:
     """Return the SHA-256 (hex) of the document and every tensor's name, dtype, shape and bytes.
 
     Tensors are taken in sorted name order and each part is length-prefixed, so the digest does
-    not depend on how safetensors lays the tensors out and no two contents share one.
+    not depend on how safetensors lays the tensors out and no two contents share one. The text
+    is encoded with lone surrogates kept (a JSON header can hold them), so hashing never fails.
     """
     h = hashlib.sha256()
 
@@ -303,51 +882,13 @@ def _digest(document: str, tensors: dict[str, torch.Tensor]) -> str:
         h.update(view)
 
     part(f"lstmcast-format-{FORMAT_VERSION}".encode())
-    part(document.encode("utf-8"))
+    part(document.encode("utf-8", "surrogatepass"))
     for name in sorted(tensors):
         t = tensors[name].detach().cpu().contiguous()
-        part(name.encode("utf-8"))
+        part(name.encode("utf-8", "surrogatepass"))
         part(f"{t.dtype} {list(t.shape)}".encode())
         part(t.reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(
-            f"model file {path} does not exist; check the path, or fit and save a model there"
-        ) from None
-    except IsADirectoryError:
-        raise ModelFileError(f"model file {path} is a folder, not a file; pass the path of a saved model") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path} ({exc.strerror}); check its permissions") from None
-
-
-def _header_metadata(path: Path, data: bytes) -> dict[str, str]:
-    """Return the safetensors header's ``__metadata__`` (str -> str), or raise for a non-safetensors file."""
-    problem = None
-    if len(data) < 8:
-        problem = f"only {len(data)} bytes long"
-    else:
-        (size,) = struct.unpack("<Q", data[:8])
-        if size > min(len(data) - 8, _MAX_HEADER_BYTES) or data[8:9] != b"{":
-            problem = "no safetensors header at its start"
-        else:
-            try:
-                header = json.loads(data[8 : 8 + size].decode("utf-8"))
-                metadata = header.get("__metadata__", {}) if isinstance(header, dict) else None
-            except (UnicodeDecodeError, ValueError):
-                metadata = None
-            if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-                problem = "its safetensors header is unreadable"
-            else:
-                return metadata
-    raise ModelFileError(
-        f"model file {path} is not a complete safetensors file ({problem}; truncated or not a model file); "
-        "pass a file written by Forecaster.save"
-    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
