@@ -76,7 +76,7 @@ class Forecaster(BaseEstimator):
         seed: int | list[int] | None = None,
         trim: int = 0,
         season_length: int | None = None,
-        skeleton_weight: float | None = None,
+        skeleton_weight: float = 0.0,
         engine: str = "auto",
         device: str = "cpu",
         max_steps: int | None = None,
