@@ -30,11 +30,17 @@ BASELINE_COLOR = "tab:green"
 def check_target(path: str | Path) -> Path:
     """Return ``path`` as a Path after checking that a PNG can be written there, or raise InputError.
 
-    Called before long work (training) so that a typo in the folder fails at once.
+    Called before long work (training) so that a typo in the folder fails at once. The name
+    must end in ``.png`` (any case): the file is always a PNG, and a PNG written under
+    ``p.txt`` or ``p.pdf`` would mislead whoever opens it.
     """
     path = Path(path)
     if path.is_dir():
         raise InputError(f"cannot write the plot to {path}: it is a folder; give a file name such as {path / 'plot.png'}")
+    if path.suffix.lower() != ".png":
+        got = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
+        raise InputError(f"cannot write the plot to {path}: plots are PNG files and the name has {got}; "
+                         f"name it {path.stem + '.png'}")
     folder = path.parent
     if not folder.is_dir():
         raise InputError(f"cannot write the plot to {path}: the folder {folder} does not exist; create it first")
