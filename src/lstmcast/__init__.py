@@ -5,10 +5,10 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     """Lazy top-level API, so that ``import lstmcast`` stays light (torch loads on first use)."""
-    if name == "load":
-        from lstmcast.persist import load
+    if name in ("load", "save"):
+        from lstmcast import persist
 
-        return load
+        return getattr(persist, name)
     if name == "Forecaster":
         from lstmcast.forecaster import Forecaster
 

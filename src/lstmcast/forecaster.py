@@ -31,6 +31,10 @@ from lstmcast.params import HORIZON, PARAMS, SEED_LIMIT, check_params, resolve
 from lstmcast.training.trainer import TrainConfig, TrainHistory, ensure_tensor, predict, train
 
 
+# A forecast this many data ranges outside the training data is reported as divergence (docs/reliability.md).
+ABSURD_RANGES = 1e6
+
+
 class Forecaster(BaseEstimator):
     """An LSTM forecaster (an ensemble of ``members`` networks) following the forecaster protocol.
 
@@ -350,12 +354,6 @@ class Forecaster(BaseEstimator):
             f.skeleton_ = Chain.from_state(state["skeleton"])
         return f
 
-    def save(self, path):
-        """Return the path written: this fitted forecaster as one safetensors file (see lstmcast.persist)."""
-        from lstmcast.persist import save  # persist depends on this module, not the other way round
-
-        return save(self, path)
-
     # ---- prediction --------------------------------------------------------------------------
 
     def _run(self, X: np.ndarray) -> np.ndarray:
@@ -490,11 +488,7 @@ class Forecaster(BaseEstimator):
             future = undifference_recursive(future, last, self.difference)
         if self.skeleton_ is not None:
             future = self._unskeletal_recursive(future[..., 0], values[:, self.target_idx_[0]])[..., None]
-        if not np.isfinite(future).all():
-            raise TrainingDivergedError(
-                "the forecast is not finite (the network or the inverse transforms overflowed); "
-                "refit with a lower learning_rate or fewer epochs"
-            )
+        self._check_sane(future, values[:, self.target_idx_])
         index = future_index(index, horizon)
         method = "recursive" if recursive else "direct"
         if return_members:
@@ -542,6 +536,31 @@ class Forecaster(BaseEstimator):
                 ext[n + h] = self.skeleton_.inverse(z[: n + h + 1], ext[: n + h + 1])[n + h]
             out[k] = ext[n:]
         return out
+
+    @staticmethod
+    def _check_sane(future: np.ndarray, history: np.ndarray) -> None:
+        """Raise TrainingDivergedError when a forecast is not finite or absurdly far from the data.
+
+        Absurd: further outside the history's range than ABSURD_RANGES times that range (or than
+        ABSURD_RANGES times its largest magnitude for a constant history). A diverged network
+        produces such values (1e38 from a relu LSTM at learning rate 1000); no real forecast does.
+        """
+        if not np.isfinite(future).all():
+            raise TrainingDivergedError(
+                "the forecast is not finite (the network or the inverse transforms overflowed); "
+                "refit with a lower learning_rate or fewer epochs"
+            )
+        low, high = history.min(axis=0), history.max(axis=0)
+        spread = np.maximum(high - low, np.maximum(np.abs(high), np.abs(low)))
+        spread = np.where(spread > 0, spread, 1.0)
+        outside = np.maximum(low - future, future - high) / spread  # in ranges beyond the data
+        if (outside > ABSURD_RANGES).any():
+            worst = float(future.flat[np.argmax(outside)])
+            raise TrainingDivergedError(
+                f"the forecast {worst:.4g} lies more than {ABSURD_RANGES:g} data ranges outside the data "
+                f"({float(low.min()):.4g} .. {float(high.max()):.4g}): the network diverged; refit with a lower "
+                "learning_rate, fewer epochs or activation tanh"
+            )
 
     def _next_block(self, z: np.ndarray) -> np.ndarray:
         """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""

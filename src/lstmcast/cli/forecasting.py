@@ -411,7 +411,9 @@ def forecast_command(
         if save is not None:
             if spec.is_baseline:
                 raise InputError(f"--save keeps LSTM models; the {spec.name} baseline has nothing to save")
-            forecaster.save(save)
+            from lstmcast.persist import save as save_model
+
+            save_model(forecaster, save)
         spec_name, config = spec.name, {**spec.config(season), "repeats": spec.runs}
     history_kw = {} if model_file is None or data is None else {"y": series}
     bands = None
