@@ -61,6 +61,8 @@ def test_auto_picks_numpy_for_tiny_steps_fused_for_large_tanh_stacks_and_torch_o
     tc = TrainConfig()
     assert engines.choose(ModelConfig(units=4), tc, members=30, batch=4) == "numpy"
     assert engines.choose(ModelConfig(units=64, n_in=24), tc, members=1, batch=256) == "fused"
+    assert engines.choose(ModelConfig(units=50, layers=2), tc, members=5, batch=32) == "fused"
+    assert engines.choose(ModelConfig(units=50, layers=2), tc, members=30, batch=32) == "torch"
     assert engines.choose(ModelConfig(units=64, activation="relu"), tc, members=1, batch=256) == "torch"
     assert engines.choose(ModelConfig(units=64, architecture="bidirectional"), tc, members=1, batch=256) == "torch"
 

@@ -90,10 +90,15 @@ def supports(kernel: str, model_config: ModelConfig, train_config: TrainConfig) 
     return None
 
 
-# Measured with benchmarks/bench_large.py and bench_medium.py (see docs/architecture.md, "Training
-# engines"): nn.LSTM's kernel overtakes our member-stacked cell once a member's step has this much
-# work (units x batch); below it the member-stacked bmm over all members wins.
-FUSED_MIN_WORK = 64 * 128
+# Measured (1 thread, in one process; bench_large.py, bench_medium.py and 5/15/30-member runs of the
+# medium shape): nn.LSTM's kernel beats our member-stacked cell once a member's step has
+# FUSED_MIN_WORK (units x batch) for a handful of members (5 x 50 units x batch 32: fused 0.93x the
+# torch kernel's time), but one nn.LSTM call per member loses to the single member-stacked bmm for
+# many members (15 and 30 members: 1.22x and 1.12x); for large steps (64 units x batch 256) it
+# wins outright (0.5-0.7x).
+FUSED_MIN_WORK = 1024
+FUSED_MAX_MEMBERS = 8
+FUSED_LARGE_WORK = 64 * 128
 
 
 def choose(model_config: ModelConfig, train_config: TrainConfig, members: int, batch: int) -> str:
@@ -108,7 +113,9 @@ def choose(model_config: ModelConfig, train_config: TrainConfig, members: int, b
     work = model_config.units * batch
     if supports("numpy", model_config, train_config) is None and work * members <= SMALL_STEP:
         return "numpy"
-    if supports("fused", model_config, train_config) is None and work >= FUSED_MIN_WORK:
+    if supports("fused", model_config, train_config) is None and (
+        work >= FUSED_LARGE_WORK or (work >= FUSED_MIN_WORK and members <= FUSED_MAX_MEMBERS)
+    ):
         return "fused"
     return "torch"
 

@@ -34,6 +34,7 @@ class FusedKernel(Kernel):
     def __init__(self, net: RecurrentStack, config: TrainConfig):
         self.net = net
         self.loss_kind = config.loss
+        self.stateful = config.stateful
         cfg = net.config
         w = net.rnns[0].cell.w_x
         self.lstms = [
@@ -54,8 +55,8 @@ class FusedKernel(Kernel):
         self.params += [self.head_w, self.head_b]
         self.opt = make_optimizer(config, self.params)
 
-    def forward(self, xb: Tensor, state) -> tuple[Tensor, list]:
-        """Return (predictions (members, batch, n_out, n_targets), new state in the network's format)."""
+    def forward(self, xb: Tensor, state, want_state: bool = True) -> tuple[Tensor, list | None]:
+        """Return (predictions (members, batch, n_out, n_targets), new state in the network's format or None)."""
         last, hs, cs = [], [], []
         for k, lstm in enumerate(self.lstms):
             init = None if state is None else (
@@ -66,14 +67,16 @@ class FusedKernel(Kernel):
             cs.append(c)
         top = torch.stack(last)  # (members, batch, units)
         pred = torch.baddbmm(self.head_b, top, self.head_w)  # (members, batch, outputs)
+        if not want_state:  # regrouping costs two stacks per step; only a stateful loop needs it
+            return self.net.head_shape(pred), None
         h_all, c_all = torch.stack(hs, dim=1), torch.stack(cs, dim=1)  # (layers, members, batch, units)
-        new_state = [(h_all[i], c_all[i]) for i in range(h_all.shape[0])]
-        return self.net.head_shape(pred), new_state
+        return self.net.head_shape(pred), [(h_all[i], c_all[i]) for i in range(h_all.shape[0])]
 
     def forward_loss(self, xb: Tensor, yb: Tensor, state):
-        pred, new_state = self.forward(xb, state)
+        pred, new_state = self.forward(xb, state, want_state=self.stateful)
         loss = member_loss(pred, yb, self.loss_kind)  # (members,)
-        return loss.detach(), [(h.detach(), c.detach()) for h, c in new_state], loss
+        carry = [(h.detach(), c.detach()) for h, c in new_state] if self.stateful else None
+        return loss.detach(), carry, loss
 
     def backward(self, tape: Tensor) -> None:
         self.opt.zero_grad(set_to_none=True)
@@ -97,3 +100,4 @@ class FusedKernel(Kernel):
         for k, lstm in enumerate(self.lstms):
             bad[k] |= not all(torch.isfinite(p).all() for p in lstm.parameters())
         return bad
+
