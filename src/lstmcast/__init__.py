@@ -17,6 +17,10 @@ def __getattr__(name: str):
         from lstmcast.evaluation.walk_forward import walk_forward
 
         return walk_forward
+    if name in ("PanelForecaster", "panel_walk_forward"):
+        from lstmcast import panel
+
+        return getattr(panel, name)
     if name == "Study":
         from lstmcast.experiments.study import Study
 

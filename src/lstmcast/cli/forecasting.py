@@ -12,7 +12,7 @@ import typer
 
 from lstmcast.cli.app import app
 from lstmcast.cli.options import (
-    ALL_MODELS, ColumnOpt, Data, DateColumnOpt, DayFirstOpt, JsonOpt, LevelOpt, ModelOpt, PlotOpt, ProgressOpt,
+    ALL_MODELS, ColumnOpt, Data, DateColumnOpt, DayFirstOpt, IdColumnOpt, JsonOpt, LevelOpt, ModelOpt, PlotOpt, ProgressOpt,
     TestSizeOpt,
     at_least, forecaster_options, parse_test_size,
 )
@@ -209,6 +209,7 @@ def evaluate_command(
     column: ColumnOpt = None,
     date_column: DateColumnOpt = None,
     dayfirst: DayFirstOpt = None,
+    id_column: IdColumnOpt = None,
     test_size: TestSizeOpt = "12",
     refit: Annotated[Optional[int], typer.Option(
         "--refit", help="Refit every K origins (default: fit once).", show_default=False)] = None,
@@ -235,6 +236,8 @@ def evaluate_command(
     at_least(stride, "--stride", 1)
     levels = _levels(level)
     _check_plot(plot)
+    if id_column is not None:
+        return _evaluate_panel(spec, data, id_column, column, date_column, wanted, steps, stride, as_json, plot, levels)
 
     series = load_series(data, column, date_column, dayfirst)
     from lstmcast.evaluation import BASELINES, resolve_test_size, walk_forward
@@ -373,6 +376,7 @@ def forecast_command(
     column: ColumnOpt = None,
     date_column: DateColumnOpt = None,
     dayfirst: DayFirstOpt = None,
+    id_column: IdColumnOpt = None,
     save: Annotated[Optional[Path], typer.Option(
         "--save", help="Save the fitted model to this file (load it with --model-file).", show_default=False)] = None,
     model_file: Annotated[Optional[Path], typer.Option(
@@ -388,6 +392,12 @@ def forecast_command(
     steps = HORIZON.parse(horizon, "--horizon")
     levels = _levels(level)
     _check_plot(plot)
+    if id_column is not None:
+        if model_file is not None or save is not None or levels or plot is not None:
+            raise InputError("--id-column forecasts many series; --model-file, --save, --level and --plot apply to one")
+        if data is None:
+            raise InputError("forecast needs DATA with --id-column")
+        return _forecast_panel(Model(ctx, model, params or {}), data, id_column, column, date_column, steps, as_json)
     if model_file is not None:
         if params or model is not None:
             raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
@@ -473,6 +483,80 @@ def forecast_command(
         typer.echo(f"saved: {save}")
     if plot is not None:
         typer.echo(f"plot: {plot}")
+
+
+# ---- many series (--id-column) -------------------------------------------------------------------
+
+
+def _panel_model(spec: Model, data: str, id_column: str, column, date_column):
+    """Return (PanelForecaster, its input) for a long-format CSV: one global network, each series its own transforms."""
+    if spec.is_baseline:
+        raise InputError(f"--id-column trains one LSTM across all series; the {spec.name} baseline is per series")
+    from lstmcast.data.io import csv_columns
+    from lstmcast.forecaster import Forecaster
+    from lstmcast.panel import PanelForecaster
+
+    path = Path(data)
+    if not path.is_file():
+        raise InputError(f"--id-column needs a CSV file in long format (id, time, value); got {data!r}")
+    header = csv_columns(path)
+    if id_column not in header:
+        raise InputError(f"no column {id_column!r} for --id-column in {data}; columns are {header}")
+    rest = [c for c in header if c != id_column]
+    time_column = date_column or (rest[0] if rest else None)
+    value_column = column or (rest[-1] if len(rest) > 1 else None)
+    if time_column is None or value_column is None or time_column == value_column:
+        raise InputError(f"{data} needs an id, a time and a value column; columns are {header}")
+    template = Forecaster(model=spec.name, **spec.params).check_params()
+    panel = PanelForecaster(template, id_column=id_column, time_column=time_column, value_column=value_column)
+    return panel, path
+
+
+def _evaluate_panel(spec, data, id_column, column, date_column, wanted, steps, stride, as_json, plot, levels) -> None:
+    if plot is not None or levels:
+        raise InputError("--plot and --level apply to one series; drop them with --id-column")
+    from lstmcast.panel import panel_walk_forward
+
+    panel, source = _panel_model(spec, data, id_column, column, date_column)
+    started = time.perf_counter()
+    result = panel_walk_forward(panel, source, test_size=wanted, horizon=steps, stride=stride)
+    seconds = time.perf_counter() - started
+    per = result.per_series
+    out = {
+        "data": data, "config": {**spec.config(1), "id_column": id_column, "horizon": steps, "stride": stride},
+        "series": {str(k): {"n": int(r["n"]), "rmse": clean(r["rmse"]), "baselines": {"persistence": clean(
+            r["persistence_rmse"])}} for k, r in per.iterrows()},
+        "rmse": clean(result.rmse), "baselines": {"persistence": clean(result.persistence_rmse)},
+        "geomean_ratio_to_persistence": clean(result.geomean_ratio), "seconds": round(seconds, 3),
+    }
+    if as_json:
+        print_json(out)
+        return
+    typer.echo(f"{data}: walk-forward RMSE per series ({len(per)} series, one global {spec.name} network)")
+    typer.echo(f"{'series':<20} {'n':>5} {'rmse':>12} {'persistence':>12}")
+    for key, row in per.iterrows():
+        typer.echo(f"{str(key):<20} {int(row['n']):>5} {fmt(clean(row['rmse'])):>12} "
+                   f"{fmt(clean(row['persistence_rmse'])):>12}")
+    typer.echo(f"{'all (pooled)':<20} {int(per['n'].sum()):>5} {fmt(out['rmse']):>12} "
+               f"{fmt(out['baselines']['persistence']):>12}")
+    typer.echo(f"{seconds:.2f} s")
+
+
+def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json) -> None:
+    panel, source = _panel_model(spec, data, id_column, column, date_column)
+    frame = panel.fit(source).forecast(steps)
+    series = {}
+    for key, part in frame.groupby(id_column, sort=False):
+        series[str(key)] = {"index": [label(t) for t in part[panel.time_column]],
+                            "forecast": clean(part["forecast"].to_numpy())}
+        _check_finite(part["forecast"].to_numpy(), f"forecast of series {key!r}")
+    if as_json:
+        print_json({"data": data, "config": {**spec.config(1), "id_column": id_column, "horizon": steps},
+                    "series": series})
+        return
+    typer.echo(f"{data}: {spec.name} forecast of {steps} steps for {len(series)} series (one global network)")
+    for key, entry in series.items():
+        typer.echo(f"{key}: " + ", ".join(f"{t} {fmt(v)}" for t, v in zip(entry["index"], entry["forecast"])))
 
 
 def _loaded(model_file: Path, data, column, date_column, dayfirst):

@@ -35,6 +35,10 @@ ColumnOpt = Annotated[Optional[str], typer.Option(
     "and forecast the last.", show_default=False)]
 DateColumnOpt = Annotated[Optional[str], typer.Option(
     "--date-column", help="Time column of a CSV file (default: the first).", show_default=False)]
+IdColumnOpt = Annotated[Optional[str], typer.Option(
+    "--id-column", help="Many series in long format: the column naming each series (one global network; "
+    "--date-column and --column name the time and value columns, default the first and last others).",
+    show_default=False)]
 DayFirstOpt = Annotated[Optional[bool], typer.Option(
     "--dayfirst/--monthfirst", help="Dates are day-first (31/01/2020) or month-first (default: detected).",
     show_default=False)]

@@ -1,0 +1,53 @@
+"""Many series on the command line: --id-column gives per-series results from one global network."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from lstmcast.cli import app
+from cli_assertions import assert_one_line_error  # noqa: E402
+
+runner = CliRunner()
+SMALL = ["--model", "vanilla", "--epochs", "3", "--units", "4", "--look-back", "3", "--difference", "1"]
+
+
+def _panel_csv(tmp_path, lengths=(30, 36, 40)):
+    rng = np.random.default_rng(0)
+    rows = []
+    for k, n in enumerate(lengths):
+        index = pd.period_range("2001-01", periods=n, freq="M")
+        values = 50 + 10 * k + np.cumsum(rng.normal(0, 1, n))
+        rows += [{"unique_id": f"s{k}", "ds": str(t), "y": v} for t, v in zip(index, values)]
+    path = tmp_path / "panel.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_evaluate_with_an_id_column_scores_every_series(tmp_path):
+    result = runner.invoke(app, ["evaluate", str(_panel_csv(tmp_path)), "--id-column", "unique_id", "--test-size", "6",
+                                 *SMALL, "--json"])
+    assert result.exit_code == 0, result.stderr
+    obj = json.loads(result.stdout)
+    assert set(obj["series"]) == {"s0", "s1", "s2"}
+    assert all(entry["n"] == 6 and entry["rmse"] > 0 for entry in obj["series"].values())
+    pooled = np.sqrt(np.mean([entry["rmse"] ** 2 for entry in obj["series"].values()]))
+    assert abs(obj["rmse"] - pooled) < 1e-9
+
+
+def test_forecast_with_an_id_column_gives_dated_forecasts_per_series(tmp_path):
+    result = runner.invoke(app, ["forecast", str(_panel_csv(tmp_path)), "--id-column", "unique_id", "--horizon", "3",
+                                 *SMALL, "--json"])
+    assert result.exit_code == 0, result.stderr
+    series = json.loads(result.stdout)["series"]
+    assert series["s0"]["index"] == ["2003-07", "2003-08", "2003-09"]  # 30 months from 2001-01
+    assert series["s2"]["index"][0] == "2004-05"
+    assert all(len(entry["forecast"]) == 3 for entry in series.values())
+
+
+def test_an_unknown_id_column_is_a_one_line_error(tmp_path):
+    assert_one_line_error(runner.invoke(app, ["evaluate", str(_panel_csv(tmp_path)), "--id-column", "store"]),
+                          "--id-column", "store")
