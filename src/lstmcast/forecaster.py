@@ -225,14 +225,15 @@ class Forecaster(BaseEstimator):
 
     def _choose_skeleton(self, p: dict):
         """Return (skeleton, report): the statistical skeleton of model="auto", chosen on the training part."""
-        if len(self.target_idx_) != 1 or len(self.columns_) != 1:
+        if len(self.target_idx_) != 1:
             raise InputError(
-                f"model='auto' forecasts one series; y has {len(self.columns_)} columns. "
-                "Pass one column, or choose an architecture such as model='vanilla'"
+                f"model='auto' forecasts one target column; target='all' asks for {len(self.columns_)}. "
+                "Set target to one column, or choose an architecture such as model='vanilla'"
             )
         from lstmcast.data.skeleton_choice import choose_skeleton
 
-        skeleton, report = choose_skeleton(self.values_[:, 0], self.season_length_)
+        # the skeleton is the target's; other columns (covariates) enter the network as they are
+        skeleton, report = choose_skeleton(self.values_[:, self.target_idx_[0]], self.season_length_)
         report = {**report, "look_back": p["look_back"], "units": p["units"], "members": p["members"],
                   "epochs": p["epochs"], "batch_size": p["batch_size"], "scale": p["scale"]}
         return skeleton, report
