@@ -188,7 +188,7 @@ EDITS = {
     "index-not-a-dict": (_set("index", "2020"), "index"),
     "windows-negative": (_set("n_train_windows", -1), "n_train_windows"),
     "windows-text": (_set("n_train_windows", "x"), "n_train_windows"),
-    "windows-too-many": (_set("n_train_windows", 10**6), "n_train_windows"),
+    "windows-huge": (_set("n_train_windows", 2**64), "n_train_windows"),
     "history-loss-text": (_set("history", "loss", "abc"), "history"),
     "history-loss-ragged": (_set("history", "loss", [[0.1], [0.2, 0.3]]), "history"),
     "history-epochs": (_set("history", "epochs", -1), "history"),
@@ -207,6 +207,9 @@ EDITS = {
     "params-look-back": (_set("params", "look_back", 3), "model_config"),
     "params-too-long-for-the-data": (_set("params", "difference", 30), "params"),
     "params-other-scale": (_set("params", "scale", "standard"), "scaler"),
+    "params-difference": (_set("params", "difference", 0), "scaler"),  # the scaler no longer fits the values
+    "scaler-consistent-but-not-fitted": (_set("scaler", "state", "data_max_", [1e5]), "scaler"),
+    "bands-not-a-dict": (_set("bands", [1]), "bands"),
     "format-version-text": (_set("format_version", "1"), "format version"),
     "missing-scaler": (_drop("scaler"), "scaler"),
     "missing-params": (_drop("params"), "params"),
@@ -281,6 +284,7 @@ TENSOR_EDITS = {
     "values-nan": (_poison_values(float("nan")), "values"),
     "values-inf": (_poison_values(float("-inf")), "values"),
     "values-huge": (_poison_values(1e200), "values"),
+    "values-new-maximum": (_poison_values(10_000.0), "scaler"),  # fit would have scaled differently
     "values-float32": (_retype(lambda t: "values", torch.float32), "values"),
     "values-shape": (lambda t: t.__setitem__("values", t["values"].reshape(-1)), "values"),
     "values-rows": (lambda t: t.__setitem__("values", t["values"][:-1].clone()), "values"),
@@ -396,16 +400,60 @@ def test_auto_forecaster_round_trips(auto_model, tmp_path):
     assert np.array_equal(loaded.predict(y[:72], 60), auto_model.predict(y[:72], 60))
 
 
+def _skeleton_step(change):
+    """Return an edit applying ``change(step)`` to the first skeleton step it applies to (True when it did).
+
+    The skeleton's steps are looked up by content, not position, so the tests hold whichever
+    skeleton model="auto" picks.
+    """
+
+    def edit(doc):
+        steps = doc["skeleton"]["steps"]
+        assert any(change(step) for step in steps), steps
+
+    return edit
+
+
+def _set_rate(step) -> bool:  # a smoothing rate far outside (0, 1]
+    return "alpha" in step and step.__setitem__("alpha", 7.0) is None
+
+
+def _seasonal_list(step):
+    return next((key for key, value in step.items() if isinstance(value, list) and len(value) > 1), None)
+
+
+def _texts_in_list(step) -> bool:
+    key = _seasonal_list(step)
+    return key is not None and step.__setitem__(key, ["x"] * len(step[key])) is None
+
+
+def _short_list(step) -> bool:
+    key = _seasonal_list(step)
+    return key is not None and step.__setitem__(key, step[key][:3]) is None
+
+
+def _huge_entry(step) -> bool:  # finite, so only a changed transform can tell
+    key = _seasonal_list(step)
+    return key is not None and step[key].__setitem__(1, 2.0**31) is None
+
+
+def _other_rate(step) -> bool:  # a valid rate, but not the fitted one
+    return "alpha" in step and step.__setitem__("alpha", 0.5) is None
+
+
 AUTO_EDITS = {
-    "skeleton-missing": (_set("skeleton", None), "skeleton"),
-    "skeleton-kind": (_set("skeleton", "steps", 0, "kind", "exp"), "skeleton"),
-    "skeleton-ses-alpha": (_set("skeleton", "steps", 2, "alpha", 7.0), "skeleton"),
-    "skeleton-stl-indices": (_set("skeleton", "steps", 1, "indices", [0.0] * 3), "skeleton"),
-    "skeleton-stl-index-text": (_set("skeleton", "steps", 1, "indices", ["x"] * 12), "skeleton"),
-    "skeleton-not-a-dict": (_set("skeleton", [1]), "skeleton"),
-    "chosen-missing": (_set("chosen", None), "chosen"),
-    "chosen-not-a-dict": (_set("chosen", [1, 2]), "chosen"),
-    "chosen-huge": (_set("chosen", {"note": "x" * 2_000_000}), "chosen"),
+    "skeleton-missing": (_set("skeleton", None), ("skeleton",)),
+    "skeleton-kind": (_set("skeleton", "steps", 0, "kind", "exp"), ("skeleton",)),
+    "skeleton-rate-out-of-range": (_skeleton_step(_set_rate), ("skeleton",)),
+    "skeleton-seasonal-text": (_skeleton_step(_texts_in_list), ("skeleton",)),
+    "skeleton-seasonal-short": (_skeleton_step(_short_list), ("skeleton",)),
+    # an index of 2**31 in log space forecast 0 at step 1, then crashed at step 2: the refitted scaler tells
+    "skeleton-seasonal-huge": (_skeleton_step(_huge_entry), ("skeleton", "scaler")),
+    "skeleton-other-rate": (_skeleton_step(_other_rate), ("scaler",)),
+    "skeleton-not-a-dict": (_set("skeleton", [1]), ("skeleton",)),
+    "chosen-missing": (_set("chosen", None), ("chosen",)),
+    "chosen-not-a-dict": (_set("chosen", [1, 2]), ("chosen",)),
+    "chosen-huge": (_set("chosen", {"note": "x" * 2_000_000}), ("chosen",)),
 }
 
 
@@ -413,7 +461,35 @@ AUTO_EDITS = {
 @pytest.mark.parametrize("case", list(AUTO_EDITS))
 def test_edited_auto_metadata_is_refused(auto_model, tmp_path, case):
     path = persist.save(auto_model, tmp_path / "auto.safetensors")
-    edit, field = AUTO_EDITS[case]
+    edit, fields = AUTO_EDITS[case]
     _edit_document(path, edit)
 
-    _load_error(path, field)
+    message = _load_error(path)
+    assert any(f"metadata in '{field}" in message for field in fields), message
+
+
+# ---- conformal bands -----------------------------------------------------------------------------
+
+
+def test_conformal_bands_round_trip(saved, tmp_path):
+    f = persist.load(saved)
+    f.calibration(3, [80])
+
+    loaded = persist.load(persist.save(f, tmp_path / "bands.safetensors"))
+
+    assert loaded.bands_.state() == f.bands_.state()
+    pd.testing.assert_frame_equal(loaded.forecast(3, level=80), f.forecast(3, level=80), check_exact=True)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda bands: bands["widths"].__setitem__("80", [-1.0, 0.0, 0.0]),
+    lambda bands: bands.__setitem__("spread_floor", float("inf")),
+    lambda bands: bands.__setitem__("kind", "other"),
+])
+def test_edited_conformal_bands_are_refused(saved, tmp_path, edit):
+    f = persist.load(saved)
+    f.calibration(3, [80])
+    path = persist.save(f, tmp_path / "bands.safetensors")
+    _edit_document(path, lambda doc: edit(doc["bands"]))
+
+    _load_error(path, "bands")

@@ -22,11 +22,11 @@ wrong is a ModelFileError naming the file and the field.
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import hashlib
 import json
 import math
-import numbers
 import os
 import re
 import secrets
@@ -163,6 +163,7 @@ def _describe(f: Forecaster) -> dict:
         "season_length": state["season_length"],
         "skeleton": state["skeleton"],
         "chosen": state["chosen"],
+        "bands": state.get("bands"),
     }
 
 
@@ -362,7 +363,7 @@ class _Invalid(Exception):
 
 _REQUIRED = ("format_version", "params", "model_config", "seeds", "columns", "target_idx", "index", "scaler",
              "n_train_windows")
-_OPTIONAL = ("lstmcast_version", "history", "season_length", "skeleton", "chosen")  # absent in older files
+_OPTIONAL = ("lstmcast_version", "history", "season_length", "skeleton", "chosen", "bands")  # absent in older files
 
 
 def _rebuild(path: Path, doc: dict, tensors: dict[str, torch.Tensor]) -> Forecaster:
@@ -402,9 +403,10 @@ def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecast
         "columns": columns, "target_idx": target_idx, "index": index, "values": values,
         "scaler": _scaler(doc["scaler"], p["scale"], n_cols), "seeds": seeds, "network": _network(config, seeds, tensors),
         "history": _history(doc.get("history"), len(seeds)),
-        "n_train_windows": _int(doc["n_train_windows"], "n_train_windows", 1, rows),
+        # not bounded by the rows: a network shared across a panel counts the pooled windows
+        "n_train_windows": _int(doc["n_train_windows"], "n_train_windows", 1, _INT64[1]),
         "season_length": season, "skeleton": _skeleton(doc.get("skeleton"), p["model"]),
-        "chosen": _chosen(doc.get("chosen"), p["model"]),
+        "chosen": _chosen(doc.get("chosen"), p["model"]), "bands": _bands(doc.get("bands")),
     }
     try:
         forecaster = Forecaster.from_fitted_state(params, state)
@@ -414,7 +416,28 @@ def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecast
         forecaster.check_data(rows, "the saved values")
     except InputError as exc:
         raise _Invalid("params", str(exc)) from None
+    _check_scaler_refits(forecaster)
     return forecaster
+
+
+def _check_scaler_refits(forecaster: Forecaster) -> None:
+    """Raise _Invalid unless the saved scaler is the one fit gives the saved values (skeleton and difference applied).
+
+    fit computes the scaler from exactly these values, skeleton and difference, and JSON keeps
+    floats exactly, so refitting reproduces it; an edit to any of them (an STL index of 2**31, a
+    scale of 1e-300, a value inside the data) shows up here as a scaler that no longer fits.
+    """
+    twin = copy.copy(forecaster)  # refitting replaces the twin's scaler_, not the forecaster's
+    try:
+        with np.errstate(all="ignore"):
+            twin._transformed(forecaster.values_, fit=True)
+    except (InputError, ValueError, ArithmeticError) as exc:
+        raise _Invalid("skeleton", f"it cannot transform the saved values ({_one_line(exc)})") from None
+    refit, saved = twin.scaler_.to_dict()["state"], forecaster.scaler_.to_dict()["state"]
+    for name, values in saved.items():
+        if not np.allclose(refit[name], values, rtol=1e-9, atol=0.0):
+            raise _Invalid("scaler", f"{name} is {_short(values)}, but fitting on the saved values (skeleton and "
+                           f"difference applied) gives {_short(refit[name])}")
 
 
 def _check_forecasts(path: Path, forecaster: Forecaster) -> None:
@@ -443,6 +466,8 @@ def _keys(value, field: str, required: tuple, optional: tuple = ()) -> dict:
     unknown = [k for k in value if k not in required and k not in optional]
     if missing:
         raise _Invalid(missing[0] if field == "metadata" else field, f"the field {missing[0]!r} is missing")
+    if unknown and field == "metadata":
+        raise _Invalid(f"{unknown[0]:.80}", "is not a field of lstmcast model files")
     if unknown:
         raise _Invalid(field, f"unknown field(s) {unknown[:5]!r:.200}")
     return value
@@ -489,11 +514,10 @@ def _params(value) -> dict:
     if not isinstance(value, dict):
         raise _Invalid("params", f"must be a JSON object of Forecaster parameters; got {_kind(value)}")
     try:
-        params = check_params(value)
-        Forecaster(**params).check_params()
+        # absent ones take their defaults, as for a file saved before a parameter existed
+        return Forecaster(**check_params(value)).check_params().get_params()
     except InputError as exc:
         raise _Invalid("params", str(exc)) from None
-    return params
 
 
 def _season_length(value, params: dict) -> int:
@@ -559,7 +583,7 @@ def _index(spec, values: np.ndarray) -> pd.Index:
     """Return the index of the fitted values from its checked description, one label per row and regular."""
     rows = len(values)
     kind = spec.get("kind") if isinstance(spec, dict) else None
-    if kind not in _INDEX_FIELDS:
+    if not isinstance(kind, str) or kind not in _INDEX_FIELDS:
         raise _Invalid("index", f"must be an object whose kind is one of {', '.join(_INDEX_FIELDS)}; got {_short(spec)}")
     _keys(spec, "index", *_INDEX_FIELDS[kind])
     _label(spec["name"], "index.name")
@@ -674,15 +698,13 @@ _SCALER_STATE = {
     "standard": ("mean_", "var_", "scale_"),
     "none": (),
 }
-_SCALER_RANGE = {"minmax": (0.0, 1.0), "minmax-sym": (-1.0, 1.0)}
 
 
 def _scaler(value, kind: str, n_cols: int) -> dict:
-    """Return the scaler state after checking it is one that scikit-learn's fit produces.
+    """Return the scaler state: the kind the parameters give, one finite number per column for each attribute.
 
-    The relations checked are the ones fit computes (range = max - min, scale = width / range or
-    1 for a constant column, min_ = low - data_min * scale; scale = sqrt(var) or 1), so that an
-    edited number cannot leave the others behind.
+    Whether the numbers are the ones fit computes is checked once the forecaster is whole
+    (``_check_scaler_refits``).
     """
     _keys(value, "scaler", ("kind", "n_features", "state"))
     _text(value["kind"], "scaler.kind", SCALES)
@@ -690,27 +712,11 @@ def _scaler(value, kind: str, n_cols: int) -> dict:
         raise _Invalid("scaler", f"kind is {value['kind']!r}, but the parameters give scale={kind!r}")
     _int(value["n_features"], "scaler.n_features", n_cols, n_cols)
     state = _keys(value["state"], "scaler.state", _SCALER_STATE[kind])
-    s = {name: np.array(_numbers(state[name], f"scaler.state.{name}", n_cols)) for name in _SCALER_STATE[kind]}
-    if kind == "none":
-        return value
-    if not (s["scale_"] > 0).all():
-        raise _Invalid("scaler", f"scale_ must be positive; got {_short(s['scale_'].tolist())}")
-    if kind == "standard":
-        consistent = (s["var_"] >= 0).all() and _close(s["scale_"], np.where(s["scale_"] == 1.0, 1.0, np.sqrt(s["var_"])))
-    else:
-        low, high = _SCALER_RANGE[kind]
-        rng = s["data_range_"]
-        consistent = (rng >= 0).all() and _close(rng, s["data_max_"] - s["data_min_"]) and _close(
-            s["scale_"], np.where(s["scale_"] == high - low, high - low, (high - low) / np.where(rng > 0, rng, 1.0))
-        ) and _close(s["min_"], low - s["data_min_"] * s["scale_"])
-    if not consistent:
-        raise _Invalid("scaler", "its numbers do not agree with each other as a fitted scaler's do")
+    for name in _SCALER_STATE[kind]:
+        numbers = _numbers(state[name], f"scaler.state.{name}", n_cols)
+        if name == "scale_" and min(numbers) <= 0:
+            raise _Invalid("scaler.state.scale_", f"must be positive; got {_short(numbers)}")
     return value
-
-
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    with np.errstate(all="ignore"):
-        return bool(np.isfinite(b).all() and np.allclose(a, b, rtol=1e-9, atol=0.0))
 
 
 def _history(value, members: int) -> TrainHistory | None:
@@ -777,6 +783,26 @@ def _chosen(value, model: str) -> dict | None:
     size = len(json.dumps(value))
     if size > MAX_REPORT_BYTES:
         raise _Invalid("chosen", f"takes {size} bytes, over the limit of {MAX_REPORT_BYTES}")
+    return value
+
+
+def _bands(value) -> dict | None:
+    """Return the conformal bands' state (evaluation.conformal checks its own widths), or None."""
+    if value is None:
+        return None
+    from lstmcast.evaluation.conformal import ConformalBands
+
+    try:
+        bands = ConformalBands.from_state(value)
+    except InputError as exc:
+        raise _Invalid("bands", str(exc)) from None
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        raise _Invalid("bands", f"cannot be rebuilt ({type(exc).__name__}: {exc})") from None
+    if not math.isfinite(bands.spread_floor) or bands.spread_floor < 0:
+        raise _Invalid("bands", f"spread_floor must be a finite number >= 0; got {bands.spread_floor!r}")
+    if bands.warning is not None and not isinstance(bands.warning, str):
+        raise _Invalid("bands", f"warning must be text or null; got {_short(bands.warning)}")
+    _int(value["n_origins"], "bands.n_origins", 1, _INT64[1])
     return value
 
 
