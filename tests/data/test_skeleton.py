@@ -17,6 +17,7 @@ from lstmcast.data import datasets
 from lstmcast.data.skeleton import (
     BoxCox,
     Chain,
+    ExpSmoothing,
     Identity,
     LevelAnchor,
     Log,
@@ -49,6 +50,11 @@ TRANSFORMS = {
         [BoxCox(season_length=M), SeasonalDifference(M), LevelAnchor("ses")]
     ),
     "chain-sdiff-stl-mean": lambda: Chain([SeasonalDifference(M), SeasonalIndices(M), Mean()]),
+    "ets-damped": lambda: ExpSmoothing("damped"),
+    "ets-level": lambda: ExpSmoothing("none"),
+    "ets-holt-winters": lambda: ExpSmoothing("damped", M),
+    "chain-log-stl-damped": lambda: Chain([Log(), SeasonalIndices(M), ExpSmoothing("damped")]),
+    "chain-boxcox-holt-winters": lambda: Chain([BoxCox(season_length=M), ExpSmoothing("none", M)]),
 }
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -330,15 +336,16 @@ def test_airline_gets_log_and_a_seasonal_treatment():
     assert isinstance(chain.steps[-1], LevelAnchor)
     assert report["tail"] == 19 and report["stationary_gate"]["decision"] == "non-stationary"
     assert report["power"] == "log" and report["chosen"] == chain.describe()
-    # {log, Box-Cox} x {none, stl, sdiff} x {ses, holt}
+    # {log, Box-Cox} x ({none, stl, sdiff} x {ses, holt, damped} + Holt-Winters {level, damped})
     labels = [c["skeleton"] for c in report["candidates"]]
-    assert len(labels) == 12 and len({re.sub(r"\([^)]*\)", "", label) for label in labels}) == 12
+    assert len(labels) == 22 and len({re.sub(r"-?\d+\.\d+", "", label) for label in labels}) == 22
+    assert sum("ets(N,A12;" in label for label in labels) == 2
 
 
 def test_a_fixed_power_scores_only_its_own_candidates():
     y = datasets.load("airline").to_numpy()[:-48]
     chain, report = choose_skeleton(y, 12, power="log")
-    assert len(report["candidates"]) == 6
+    assert len(report["candidates"]) == 11
     assert all(c["skeleton"].startswith("log + ") for c in report["candidates"])
     with pytest.raises(InputError, match="unknown power 'sqrt'"):
         choose_skeleton(y, 12, power="sqrt")
@@ -374,7 +381,7 @@ def test_report_is_json_and_names_every_part_of_the_choice():
     }
     # 24 points, tail 5: the 19-point fit part is too short for seasonal candidates or the gate
     assert [re.sub(r"\([^)]*\)", "", c["skeleton"]) for c in report["candidates"]] == [
-        "log + ses", "log + holt", "boxcox + ses", "boxcox + holt",
+        "log + ses", "log + holt", "log + ets", "boxcox + ses", "boxcox + holt", "boxcox + ets",
     ]
     assert report["stationary_gate"]["decision"].startswith("skipped")
 
@@ -401,3 +408,92 @@ def test_too_short_series_names_its_length():
 def test_a_tail_that_leaves_too_little_to_fit_is_refused():
     with pytest.raises(InputError, match="tail of 18 leaves 2 of 20"):
         choose_skeleton(np.arange(1.0, 21.0), 1, tail=18)
+
+
+# --- ExpSmoothing: damped trend and Holt-Winters ------------------------------------------------
+
+
+def _ets_reference(x, alpha, beta, phi, gamma, trend0, season0):
+    """The ETS(A,Ad,A) recursions of the ExpSmoothing docstring, one step at a time."""
+    m = len(season0)
+    season = {t - m: season0[t % m] for t in range(1, m + 1)}  # s_{1-m} .. s_0
+    season[0] = season0[0]
+    f, level, trend = np.full(len(x), np.nan), x[0] - season0[0], trend0
+    for t in range(1, len(x)):
+        past = season[t - m]
+        f[t] = level + phi * trend + past
+        new_level = alpha * (x[t] - past) + (1 - alpha) * (level + phi * trend)
+        trend = beta * (new_level - level) + (1 - beta) * phi * trend
+        season[t] = gamma * (x[t] - new_level) + (1 - gamma) * past
+        level = new_level
+    return f
+
+
+@pytest.mark.parametrize("length", [40, 1300])  # the loop below 1000 points, the linear filter above
+@settings(max_examples=15, deadline=None)
+@given(
+    alpha=st.floats(1e-4, 1.0), beta=st.floats(1e-4, 1.0), phi=st.floats(0.8, 0.98),
+    gamma=st.floats(1e-4, 1.0), seed=st.integers(0, 1000),
+)
+def test_exp_smoothing_matches_the_plain_recursions(length, alpha, beta, phi, gamma, seed):
+    rng = np.random.default_rng(seed)
+    x = 100 + rng.normal(size=length).cumsum() + np.tile([3.0, -1.0, 0.5, -2.5], length // 4)
+    season0 = rng.normal(size=M)
+    state = {"kind": "ets", "trend": "damped", "season_length": M, "alpha": alpha, "beta": beta, "phi": phi,
+             "gamma": gamma, "trend0": 0.3, "season0": season0.tolist()}
+    t = ExpSmoothing.from_state(state)
+    expected = _ets_reference(x, alpha, beta, phi, gamma, 0.3, season0)
+    np.testing.assert_allclose(t.forecasts(x), expected, rtol=1e-7, atol=1e-7)
+    level_only = ExpSmoothing.from_state(state | {"trend": "none", "season_length": 1, "season0": None})
+    np.testing.assert_allclose(level_only.forecasts(x), _ets_reference(x, alpha, 0.0, 0.0, 0.0, 0.0, [0.0]),
+                               rtol=1e-7, atol=1e-7)
+
+
+def test_damped_trend_follows_a_trend_and_its_slope_starts_from_least_squares():
+    x = 10.0 + 2.0 * np.arange(60.0) + np.random.default_rng(4).normal(scale=0.5, size=60)
+    t = ExpSmoothing("damped").fit(x)
+    assert t.trend0_ == pytest.approx(2.0, abs=0.05)
+    assert 0.8 <= t.phi_ <= 0.98
+    # one-step errors stay at the noise level: the trend is followed, not lagged behind
+    assert np.sqrt(np.nanmean(t.transform(x)[5:] ** 2)) < 1.0
+    assert np.sqrt(np.nanmean(LevelAnchor("ses").fit(x).transform(x)[5:] ** 2)) > 1.5
+
+
+def test_holt_winters_follows_a_season_that_drifts_where_fixed_indices_cannot():
+    n = 160
+    phase = np.arange(n) % 4
+    drift = np.linspace(0.0, 1.0, n)  # the season's shape turns into its opposite
+    pattern = np.array([4.0, -2.0, 1.0, -3.0])
+    x = 50 + pattern[phase] * (1 - 2 * drift) + np.random.default_rng(5).normal(scale=0.3, size=n)
+    train, test = 120, slice(120, None)
+    hw = ExpSmoothing("none", 4).fit(x[:train])
+    fixed = Chain([SeasonalIndices(4), LevelAnchor("ses")]).fit(x[:train])
+    hw_error = np.sqrt(np.mean(hw.transform(x)[test] ** 2))
+    fixed_error = np.sqrt(np.mean(fixed.transform(x)[test] ** 2))
+    assert hw.gamma_ > 0.05 and hw_error < 0.5 * fixed_error
+
+
+def test_exp_smoothing_describes_its_kind_and_refuses_unknown_trends():
+    x = 20 + np.random.default_rng(6).normal(size=40).cumsum() + np.tile([1.0, -1.0, 2.0, -2.0], 10)
+    assert re.fullmatch(r"ets\(Ad;\d\.\d\d,\d\.\d\d,0\.[89]\d\)", ExpSmoothing("damped").fit(x).describe())
+    assert re.fullmatch(r"ets\(N,A4;\d\.\d\d,\d\.\d\d\)", ExpSmoothing("none", 4).fit(x).describe())
+    with pytest.raises(InputError, match="unknown trend 'linear'; choose one of: none, damped"):
+        ExpSmoothing("linear").fit(x)
+    with pytest.raises(InputError, match="at least 9 observations to fit; got 8"):
+        ExpSmoothing("none", 4).fit(x[:8])
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"trend": "linear"}, "trend 'linear'"),
+        ({"season0": [0.0, 1.0]}, "needs 4 initial seasonal indices"),
+        ({"phi": 1.5}, "phi must be a finite float in [0, 1]; got 1.5"),
+        ({"trend0": None}, "trend0 must be a finite float in [-inf, inf]; got None"),
+    ],
+)
+def test_corrupt_exp_smoothing_state_is_refused(change, match):
+    state = {"kind": "ets", "trend": "damped", "season_length": 4, "alpha": 0.5, "beta": 0.1, "phi": 0.9,
+             "gamma": 0.1, "trend0": 0.0, "season0": [1.0, -1.0, 0.5, -0.5]}
+    with pytest.raises(ModelFileError, match=re.escape(match)):
+        transform_from_state(state | change)
