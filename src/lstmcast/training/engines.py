@@ -4,6 +4,7 @@ The loop in ``trainer.py`` owns epochs, batching, shuffling, stateful carry, cal
 stopping, divergence checks and ``max_steps``. A kernel owns only the arithmetic of one step:
 
     kernel = KERNELS[name](net, train_config)        # builds/holds the parameters
+    X, y = kernel.prepare(X, y)                      # the arrays batches are gathered from
     loss, new_state, tape = kernel.forward_loss(xb, yb, state)   # loss: (members,), detached
     kernel.backward(tape)                            # gradients of the sum of member losses
     kernel.update()                                  # one optimizer step
@@ -133,6 +134,10 @@ class Kernel:
 
     def sync(self) -> None:
         """Copy the trained parameters into the network (nothing to do when the kernel trains it in place)."""
+
+    def prepare(self, X, y):
+        """Return the training data (X, y) in the form this kernel's batches are gathered from."""
+        return X, y
 
 
 def make_kernel(name: str, net, train_config: TrainConfig, seeds: list[int]):

@@ -174,30 +174,38 @@ def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) 
     val_losses = np.zeros((config.epochs, members)) if validation is not None else None
     best = _BestWeights(net, members) if validation is not None and config.patience else None
     steps, last = 0, config.epochs
+    Xk, yk = kernel.prepare(X, y)  # each kernel's own array type (the NumPy kernel: float64 arrays)
+    on_device = device.type != "cpu"
     for epoch in range(config.epochs):
         state = None  # reset at every epoch (stateful) / never carried (stateless)
         order = None
         if shufflers is not None:
             order = torch.stack([torch.randperm(n, generator=g) for g in shufflers])  # (members, samples)
+            order = order.numpy() if isinstance(Xk, np.ndarray) else order
         total, seen = 0.0, 0
-        for start in range(0, n, bs):
-            if order is not None:
-                idx = order[:, start : start + bs]
-                xb, yb = X[idx], y[idx]  # (members, batch, ...): rows gathered, never all windows
-            else:
-                xb = X[start : start + bs].expand(members, *X[start : start + bs].shape)
-                yb = y[start : start + bs].expand(members, *y[start : start + bs].shape)
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            loss, new_state, tape = _guarded(kernel, epoch, config, lambda: kernel.forward_loss(xb, yb, state))
-            _guarded(kernel, epoch, config, lambda: (kernel.backward(tape), kernel.update()))
-            if config.stateful:
-                state = new_state
-            # NaN and inf survive a sum of non-negative losses, so one check per epoch sees every step
-            total = total + loss * xb.shape[1]
-            seen += xb.shape[1]
-            steps += 1
-            if steps == config.max_steps:
-                break
+        try:  # free in Python 3.11 unless raised: one guard for every step of the epoch
+            for start in range(0, n, bs):
+                if order is not None:
+                    idx = order[:, start : start + bs]
+                    xb, yb = Xk[idx], yk[idx]  # (members, batch, ...): rows gathered, never all windows
+                else:
+                    xb, yb = _repeat(Xk[start : start + bs], members), _repeat(yk[start : start + bs], members)
+                if on_device:
+                    xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+                loss, new_state, tape = kernel.forward_loss(xb, yb, state)
+                kernel.backward(tape)
+                kernel.update()
+                if config.stateful:
+                    state = new_state
+                # NaN and inf survive a sum of non-negative losses, so one check per epoch sees every step
+                total = total + loss * xb.shape[1]
+                seen += xb.shape[1]
+                steps += 1
+                if steps == config.max_steps:
+                    break
+        except (RuntimeError, ValueError, FloatingPointError, OverflowError) as err:
+            _raise_if_numerical(err, kernel, epoch, config)
+            raise
         losses[epoch] = _as_numpy(total) / seen
         _check_finite(kernel, losses[epoch], epoch, config)
         stop = steps == config.max_steps
@@ -248,20 +256,24 @@ def _check_finite(kernel, epoch_losses: np.ndarray, epoch: int, config: TrainCon
         raise _diverged("a parameter (after the optimizer step)", "nan or inf", epoch, bad.tolist(), config)
 
 
-def _guarded(kernel, epoch: int, config: TrainConfig, step):
-    """Return ``step()``, turning an overflow that torch or NumPy reports as an error into TrainingDivergedError."""
-    try:
-        return step()
-    except (RuntimeError, ValueError, FloatingPointError, OverflowError) as err:
-        bad = np.flatnonzero(kernel.nonfinite_members())
-        text = str(err).lower()
-        if not bad.size and not any(w in text for w in ("nan", "inf", "overflow", "finite")):
-            raise  # not a numerical blow-up: a bug, report it as it is
-        members = bad.tolist() if bad.size else "?"
-        raise TrainingDivergedError(
-            f"training failed numerically at epoch {epoch + 1} (member(s) {members}): {err}; lower the learning "
-            f"rate (learning_rate={config.learning_rate} now), or scale the data, or use activation='tanh'"
-        ) from err
+def _raise_if_numerical(err: Exception, kernel, epoch: int, config: TrainConfig) -> None:
+    """Raise TrainingDivergedError from ``err`` when it reports an overflow or the parameters are no longer finite."""
+    bad = np.flatnonzero(kernel.nonfinite_members())
+    text = str(err).lower()
+    if not bad.size and not any(w in text for w in ("nan", "inf", "overflow", "finite")):
+        return  # not a numerical blow-up: a bug, the caller re-raises it as it is
+    members = bad.tolist() if bad.size else "?"
+    raise TrainingDivergedError(
+        f"training failed numerically at epoch {epoch + 1} (member(s) {members}): {err}; lower the learning "
+        f"rate (learning_rate={config.learning_rate} now), or scale the data, or use activation='tanh'"
+    ) from err
+
+
+def _repeat(a, members: int):
+    """Return the batch ``a`` seen by every member (a broadcast view, no copy): (members, *a.shape)."""
+    if isinstance(a, np.ndarray):
+        return np.broadcast_to(a, (members,) + a.shape)
+    return a.expand(members, *a.shape)
 
 
 class _BestWeights:
