@@ -201,7 +201,7 @@ def test_default_name_joins_the_data_and_grid_names():
 
 
 def test_plan_reports_groups_and_steps():
-    rows = _study(grid={"epochs": [5, 10], "batch_size": [2, 4]}).plan().describe(n_windows=20)
+    rows = _study(grid={"epochs": [5, 10], "batch_size": [2, 4]}).plan().describe(n_train=24)  # 20 windows
     assert [(r["params"]["batch_size"], r["members"], r["runs"], r["epochs"], r["steps"]) for r in rows] == [
         (2, 3, 6, 10, 100), (4, 3, 6, 10, 50),
     ]

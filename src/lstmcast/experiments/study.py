@@ -197,7 +197,7 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
         if not evaluators:
             # one evaluator from the first predictable training position to the end: a single
             # (stateful) replay gives both the train curve and the test predictions
-            first = f.difference + f.look_back + (f.trim if f.stateful else 0) if diagnostics else start
+            first = f.layout().first_prediction if diagnostics else start
             evaluators["all"] = f.one_step_evaluator(y, first)
             evaluators["split"] = start - first
             evaluators["train_actual"] = scored.to_numpy()[first:start]
