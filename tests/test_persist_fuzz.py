@@ -64,7 +64,7 @@ json_values = st.recursive(
 # take any float: the refitted scaler tells when they changed.
 non_finite = st.sampled_from([math.nan, math.inf, -math.inf])
 # numbers near the ones a model file holds, more often valid than arbitrary JSON
-numbers = st.one_of(st.integers(-3, 30), st.floats(-10, 10), st.floats(), st.sampled_from([0, 1, -1, 2**31, 1e308]))
+numbers = st.one_of(st.integers(-3, 30), st.floats(-10, 10), st.floats(), st.sampled_from([0, 1, -1, 2**31, 1e308, 10**400]))
 
 
 def _paths(value, prefix=()) -> list[tuple]:

@@ -62,6 +62,7 @@ _MAX_HISTORY_NUMBERS = 100_000  # larger loss histories are left out of the meta
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 _CHUNK = 1 << 20
 _INT64 = (-(2**63), 2**63 - 1)
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 # ---- public API --------------------------------------------------------------------------------
@@ -441,13 +442,12 @@ def _check_scaler_refits(forecaster: Forecaster) -> None:
 
 
 def _check_forecasts(path: Path, forecaster: Forecaster) -> None:
-    """Raise ModelFileError unless the loaded forecaster makes a finite one-step forecast.
+    """Raise ModelFileError unless the loaded forecaster makes a finite, sane one-step forecast.
 
-    Every field has passed the schema; this catches combinations of valid fields that no fit
-    produces (a scaler and a skeleton that overflow together, say), so that a loaded model either
-    forecasts or is refused here, never later. The values go in with a plain RangeIndex: a model
-    fitted on an irregular integer index predicts but cannot date a forecast, and that is no fault
-    of the file.
+    Every field has passed the schema and the scaler refits; this last check catches whatever
+    combination of valid fields still cannot forecast, so that load refuses it rather than the
+    first forecast failing later. The values go in with a plain RangeIndex: a model fitted on an
+    irregular integer index predicts but cannot date a forecast, and that is no fault of the file.
     """
     try:
         forecaster.forecast(1, y=pd.DataFrame(forecaster.values_))
@@ -474,24 +474,30 @@ def _keys(value, field: str, required: tuple, optional: tuple = ()) -> dict:
 
 
 def _int(value, field: str, low: int, high: int) -> int:
+    """Return ``value`` when it is an int (not a bool) in [low, high]."""
     if type(value) is not int or not low <= value <= high:
         raise _Invalid(field, f"must be an integer in [{low}, {high}]; got {_short(value)}")
     return value
 
 
 def _number(value, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    """Return ``value`` as a float when it is a finite int or float (JSON ints can exceed any float)."""
+    if type(value) is int and abs(value) <= _FLOAT_MAX:
+        return float(value)
+    if type(value) is not float or not math.isfinite(value):
         raise _Invalid(field, f"must be a finite number; got {_short(value)}")
-    return float(value)
+    return value
 
 
-def _numbers(value, field: str, length: int | None = None) -> list[float]:
-    if not isinstance(value, list) or (length is not None and len(value) != length):
-        raise _Invalid(field, f"must be a list of {length if length is not None else ''} finite numbers; got {_short(value)}")
+def _numbers(value, field: str, length: int) -> list[float]:
+    """Return ``value`` when it is a list of ``length`` finite numbers."""
+    if not isinstance(value, list) or len(value) != length:
+        raise _Invalid(field, f"must be a list of {length} finite numbers; got {_short(value)}")
     return [_number(v, f"{field}[{i}]") for i, v in enumerate(value)]
 
 
 def _text(value, field: str, choices: tuple | None = None, optional: bool = False) -> str | None:
+    """Return ``value`` when it is text of at most _MAX_LABEL_CHARS (one of ``choices``), or None if ``optional``."""
     if value is None and optional:
         return None
     if not isinstance(value, str) or len(value) > _MAX_LABEL_CHARS or (choices is not None and value not in choices):
@@ -518,6 +524,8 @@ def _params(value) -> dict:
         return Forecaster(**check_params(value)).check_params().get_params()
     except InputError as exc:
         raise _Invalid("params", str(exc)) from None
+    except OverflowError:  # Param.check of a float parameter given an int beyond any float
+        raise _Invalid("params", "a number parameter is an integer too large for a float") from None
 
 
 def _season_length(value, params: dict) -> int:
@@ -544,6 +552,7 @@ def _values(tensors: dict[str, torch.Tensor]) -> np.ndarray:
 
 
 def _columns(value, n_cols: int) -> list:
+    """Return the column labels: one distinct label per column of values."""
     if not isinstance(value, list) or len(value) != n_cols:
         raise _Invalid("columns", f"must be a list of {n_cols} labels (one per column of values); got {_short(value)}")
     labels = [_label(v, f"columns[{i}]") for i, v in enumerate(value)]
