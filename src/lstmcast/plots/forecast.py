@@ -36,11 +36,12 @@ def check_target(path: str | Path) -> Path:
     """
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"cannot write the plot to {path}: it is a folder; give a file name such as {path / 'plot.png'}")
+        raise InputError(f"cannot write the plot to {path}: it is a folder; "
+                         f"give a file name such as {path / 'plot.png'}")
     if path.suffix.lower() != ".png":
         got = f"the suffix {path.suffix!r}" if path.suffix else "no suffix"
         raise InputError(f"cannot write the plot to {path}: plots are PNG files and the name has {got}; "
-                         f"name it {path.stem + '.png'}")
+                         f"name it {path.stem}.png")
     folder = path.parent
     if not folder.is_dir():
         raise InputError(f"cannot write the plot to {path}: the folder {folder} does not exist; create it first")
