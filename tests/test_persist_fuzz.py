@@ -2,8 +2,9 @@
 
 Real saved models (an explicit LSTM and a model="auto" one) are damaged at random: truncated,
 bytes flipped, spans spliced, the JSON document replaced, its raw text spliced, one of its
-fields replaced or removed, a tensor's values, dtype or shape changed, a tensor dropped. Where the damage is to the document or the
-tensors, the digest is recomputed, so that the schema, not the integrity check, has to catch it.
+fields replaced or removed, a tensor's values, dtype or shape changed, a tensor dropped. Where
+the damage is to the document or the tensors, the digest is recomputed, so that the schema, not
+the integrity check, has to catch it.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ json_values = st.recursive(
 # take any float: the refitted scaler tells when they changed.
 non_finite = st.sampled_from([math.nan, math.inf, -math.inf])
 # numbers near the ones a model file holds, more often valid than arbitrary JSON
-numbers = st.one_of(st.integers(-3, 30), st.floats(-10, 10), st.floats(), st.sampled_from([0, 1, -1, 2**31, 1e308, 10**400]))
+numbers = st.one_of(
+    st.integers(-3, 30), st.floats(-10, 10), st.floats(), st.sampled_from([0, 1, -1, 2**31, 1e308, 10**400]))
 
 
 def _paths(value, prefix=()) -> list[tuple]:
@@ -90,7 +92,8 @@ def damaged(draw, originals) -> bytes:
         return data[: draw(st.integers(0, len(data) - 1))]
     if how == "flip":
         out = bytearray(data)
-        for offset, mask in draw(st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(1, 255)), min_size=1, max_size=8)):
+        flips = st.tuples(st.integers(0, len(data) - 1), st.integers(1, 255))
+        for offset, mask in draw(st.lists(flips, min_size=1, max_size=8)):
             out[offset] ^= mask
         return bytes(out)
     if how == "splice":
@@ -128,7 +131,8 @@ def _damaged_tensors(draw, tensors: dict) -> dict:
         flat[draw(st.integers(0, flat.numel() - 1))] = draw(
             st.floats() if name == "values" else st.one_of(non_finite, st.floats(-1, 1, width=32)))
     elif change == "dtype":
-        tensors[name] = tensors[name].to(draw(st.sampled_from([torch.float16, torch.float32, torch.float64, torch.int64])))
+        dtype = draw(st.sampled_from([torch.float16, torch.float32, torch.float64, torch.int64]))
+        tensors[name] = tensors[name].to(dtype)
     elif change == "shape":
         tensors[name] = tensors[name].reshape(-1)[: draw(st.integers(0, tensors[name].numel()))].clone()
     else:

@@ -115,14 +115,14 @@ def load(path: str | os.PathLike) -> Forecaster:
     if _DOCUMENT_KEY not in metadata:
         raise ModelFileError(
             f"model file {path} is a safetensors file but not an lstmcast model (no {_DOCUMENT_KEY!r} metadata); "
-            "pass a file written by Forecaster.save"
+            "pass a file written by lstmcast.save"
         )
     text = metadata[_DOCUMENT_KEY]
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_DOCUMENT_BYTES:
         raise ModelFileError(
             f"model file {path} has {size} bytes of lstmcast metadata, over the limit of {MAX_DOCUMENT_BYTES} "
-            "bytes; it is not a file written by Forecaster.save"
+            "bytes; it is not a file written by lstmcast.save"
         )
     tensors = _tensors(path, data)
     # The digest covers the raw text, so nothing an editor wrote reaches the JSON parser unless
@@ -234,7 +234,7 @@ def _check_regular(path: Path, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
         what = next((name for test, name in _NOT_REGULAR.items() if test(info.st_mode)), "a special file")
         raise ModelFileError(
-            f"model file {path} is {what}, not a regular file; pass the path of a model saved by Forecaster.save"
+            f"model file {path} is {what}, not a regular file; pass the path of a model saved by lstmcast.save"
         )
     if info.st_size > MAX_FILE_BYTES:
         raise _too_large(path, info.st_size)
@@ -243,7 +243,7 @@ def _check_regular(path: Path, info: os.stat_result) -> None:
 def _too_large(path: Path, size: int) -> ModelFileError:
     return ModelFileError(
         f"model file {path} has {size} bytes, over the limit of {MAX_FILE_BYTES} bytes for a model file; "
-        "it is not a file written by Forecaster.save"
+        "it is not a file written by lstmcast.save"
     )
 
 
@@ -282,7 +282,7 @@ def _header_metadata(path: Path, data: bytes) -> dict[str, str]:
                 return metadata
     raise ModelFileError(
         f"model file {path} is not a complete safetensors file ({problem}; truncated or not a model file); "
-        "pass a file written by Forecaster.save"
+        "pass a file written by lstmcast.save"
     )
 
 
@@ -324,7 +324,7 @@ def _parse(path: Path, text: str) -> dict:
     except RecursionError:  # from the parser, or from _check_depth
         raise ModelFileError(
             f"model file {path} has lstmcast metadata nested more than {_MAX_DEPTH} levels deep; "
-            "it is not a file written by Forecaster.save"
+            "it is not a file written by lstmcast.save"
         ) from None
     except ValueError as exc:
         raise ModelFileError(
@@ -333,7 +333,7 @@ def _parse(path: Path, text: str) -> dict:
     if not isinstance(document, dict):
         raise ModelFileError(
             f"model file {path} has lstmcast metadata that is a JSON {type(document).__name__}, not an object; "
-            "it is not a file written by Forecaster.save"
+            "it is not a file written by lstmcast.save"
         )
     return document
 
@@ -402,7 +402,8 @@ def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecast
     config = _model_config(doc["model_config"], Forecaster(**params), n_cols, len(target_idx), p)
     state = {
         "columns": columns, "target_idx": target_idx, "index": index, "values": values,
-        "scaler": _scaler(doc["scaler"], p["scale"], n_cols), "seeds": seeds, "network": _network(config, seeds, tensors),
+        "scaler": _scaler(doc["scaler"], p["scale"], n_cols), "seeds": seeds,
+        "network": _network(config, seeds, tensors),
         "history": _history(doc.get("history"), len(seeds)),
         # not bounded by the rows: a network shared across a panel counts the pooled windows
         "n_train_windows": _int(doc["n_train_windows"], "n_train_windows", 1, _INT64[1]),
@@ -509,7 +510,8 @@ def _text(value, field: str, choices: tuple | None = None, optional: bool = Fals
 def _label(value, field: str):
     """Return a column or index label: str, int (within int64), finite float or None, as _labels writes them."""
     ok = value is None or (isinstance(value, str) and len(value) <= _MAX_LABEL_CHARS)
-    ok = ok or (type(value) is int and _INT64[0] <= value <= _INT64[1]) or (type(value) is float and math.isfinite(value))
+    ok = ok or (type(value) is int and _INT64[0] <= value <= _INT64[1])
+    ok = ok or (type(value) is float and math.isfinite(value))
     if not ok:
         raise _Invalid(field, f"must be a str, int, finite float or null label; got {_short(value)}")
     return value
@@ -573,7 +575,8 @@ def _target_idx(value, columns: list, target) -> list[int]:
     else:
         raise _Invalid("params", f"target {target!r:.80} is not one of the saved columns {_short(columns)}")
     if not isinstance(value, list) or any(type(i) is not int for i in value) or value != expected:
-        raise _Invalid("target_idx", f"must be {expected} for target={target!r:.80} and {n} columns; got {_short(value)}")
+        raise _Invalid("target_idx",
+                       f"must be {expected} for target={target!r:.80} and {n} columns; got {_short(value)}")
     return value
 
 
@@ -593,7 +596,8 @@ def _index(spec, values: np.ndarray) -> pd.Index:
     rows = len(values)
     kind = spec.get("kind") if isinstance(spec, dict) else None
     if not isinstance(kind, str) or kind not in _INDEX_FIELDS:
-        raise _Invalid("index", f"must be an object whose kind is one of {', '.join(_INDEX_FIELDS)}; got {_short(spec)}")
+        raise _Invalid("index",
+                       f"must be an object whose kind is one of {', '.join(_INDEX_FIELDS)}; got {_short(spec)}")
     _keys(spec, "index", *_INDEX_FIELDS[kind])
     _label(spec["name"], "index.name")
     if kind == "period":
@@ -643,7 +647,7 @@ def _index(spec, values: np.ndarray) -> pd.Index:
 
 
 def _seeds(value, p: dict) -> list[int]:
-    """Return the member seeds, which the ``seed`` and ``members`` parameters determine (but for a random first seed)."""
+    """Return the member seeds, which the ``seed`` and ``members`` parameters determine (but a random first seed)."""
     if not isinstance(value, list) or not value:
         raise _Invalid("seeds", f"must be a non-empty list of integers; got {_short(value)}")
     try:
@@ -686,7 +690,8 @@ def _network(config: ModelConfig, seeds: list[int], tensors: dict[str, torch.Ten
         shapes = build_network(config, seeds[:1]).state_dict()
     missing, unknown = sorted(set(shapes) - set(weights)), sorted(set(weights) - set(shapes))
     if missing or unknown:
-        name, problem = (missing[0], "is missing") if missing else (unknown[0], "is not a weight of its model configuration")
+        name, problem = (missing[0], "is missing") if missing else (
+            unknown[0], "is not a weight of its model configuration")
         raise _Invalid(f"tensor {_NETWORK_PREFIX + name!r:.120}", problem)
     for name, want in shapes.items():
         got, field = weights[name], f"tensor {_NETWORK_PREFIX + name!r:.120}"
