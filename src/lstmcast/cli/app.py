@@ -32,6 +32,7 @@ class _OneLineErrors(TyperGroup):
         if not standalone_mode or not args:  # no arguments at all: let Typer print the help
             return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=standalone_mode, **extra)
+        _deferred.clear()
         try:
             with warnings.catch_warnings():
                 if not logging.getLogger("lstmcast").isEnabledFor(logging.INFO):
@@ -51,11 +52,22 @@ class _OneLineErrors(TyperGroup):
                   "lower units, members, batch_size or the horizon", 2)
         except Exception as exc:  # a bug: still one line, with what to report
             _fail(f"internal error ({type(exc).__name__}: {exc}); please report it with the command you ran", 1)
+        for message in _deferred:  # the command succeeded: now its warnings may follow the result
+            typer.echo(message, err=True)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+_deferred: list[str] = []
+
+
+def warn_on_success(message: str) -> None:
+    """Print ``message`` on stderr once the command has succeeded; a failure prints only its error line."""
+    _deferred.append(message)
 
 
 def _fail(message: str, code: int):
     """Print ``error: message`` as one line on stderr and exit with ``code``."""
+    _deferred.clear()
     typer.echo(f"error: {' '.join(str(message).split())}", err=True)
     sys.exit(code)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstmcast.cli.app import app
+from lstmcast.cli.app import app, warn_on_success
 from lstmcast.cli.options import (
     ALL_MODELS, ColumnOpt, Data, DateColumnOpt, DayFirstOpt, IdColumnOpt, JsonOpt, LevelOpt, ModelOpt, PlotOpt, ProgressOpt,
     TestSizeOpt,
@@ -79,8 +79,8 @@ class Model:
         self.name = model
         self.params = dict(params)
         if self.is_baseline and params:
-            typer.echo(f"warning: {', '.join(PARAMS[k].option for k in params)} apply to LSTM models; "
-                       f"ignored by the {model} baseline", err=True)
+            warn_on_success(f"warning: {', '.join(PARAMS[k].option for k in params)} apply to LSTM models; "
+                            f"ignored by the {model} baseline")
         if not self.is_baseline:
             self.params.setdefault("seed", 0)  # the command line is reproducible by default
         self.fitted = None  # the last forecaster fitted (walk_forward fits clones)

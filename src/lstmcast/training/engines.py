@@ -24,7 +24,10 @@ from typing import Callable
 from lstmcast.errors import InputError
 from lstmcast.models.zoo import ModelConfig
 from lstmcast.training.threads import SMALL_STEP
-from lstmcast.training.trainer import TrainConfig
+from lstmcast.training.fast import NumpyKernel
+from lstmcast.training.fused import FusedKernel
+from lstmcast.training.kernel import TrainConfig
+from lstmcast.training.torch_kernel import TorchKernel
 
 
 @dataclass(frozen=True)
@@ -121,35 +124,10 @@ def choose(model_config: ModelConfig, train_config: TrainConfig, members: int, b
     return "torch"
 
 
-class Kernel:
-    """Base of the kernels: the interface in this module's docstring, and what most of them share."""
-
-    name = "?"
-
-    def __enter__(self) -> "Kernel":  # held for the whole training run (e.g. BLAS thread limits)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def sync(self) -> None:
-        """Copy the trained parameters into the network (nothing to do when the kernel trains it in place)."""
-
-    def prepare(self, X, y):
-        """Return the training data (X, y) in the form this kernel's batches are gathered from."""
-        return X, y
-
-
 def make_kernel(name: str, net, train_config: TrainConfig, seeds: list[int]):
     """Return a kernel called ``name`` holding ``net``'s parameters."""
     if name == "numpy":
-        from lstmcast.training.fast import NumpyKernel
-
         return NumpyKernel(net, train_config)
     if name == "fused":
-        from lstmcast.training.fused import FusedKernel
-
         return FusedKernel(net, train_config)
-    from lstmcast.training.torch_kernel import TorchKernel
-
     return TorchKernel(net, train_config, seeds)

@@ -19,13 +19,12 @@ import contextlib
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from lstmcast.errors import InputError
 from lstmcast.models.zoo import Network, RecurrentStack
-from lstmcast.training.engines import Kernel
 from lstmcast.training.threads import SMALL_STEP  # noqa: F401  (re-exported: forecaster.py imports it here)
-from lstmcast.training.trainer import TrainConfig
+from lstmcast.training.kernel import Kernel, TrainConfig
 
 
 def predicts(net: Network) -> bool:
@@ -54,6 +53,9 @@ def _act(name: str):
 _blas_depth = 0
 
 
+_controller: ThreadpoolController | None = None
+
+
 @contextlib.contextmanager
 def single_threaded_blas():
     """Run NumPy's BLAS on one thread (re-entrant; nested uses cost nothing).
@@ -70,7 +72,10 @@ def single_threaded_blas():
         finally:
             _blas_depth -= 1
         return
-    with threadpool_limits(1, user_api="blas"):
+    global _controller
+    if _controller is None:  # finding the BLAS libraries costs ~7 ms: once per process, not per call
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
         _blas_depth = 1
         try:
             yield

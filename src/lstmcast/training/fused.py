@@ -21,9 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from lstmcast.models.zoo import RecurrentStack
-from lstmcast.training.engines import Kernel
 from lstmcast.training.torch_kernel import nonfinite_members
-from lstmcast.training.trainer import TrainConfig, make_optimizer, member_loss
+from lstmcast.training.kernel import Kernel, TrainConfig, make_optimizer, member_loss
 
 
 class FusedKernel(Kernel):

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lstmcast.training.engines import Kernel
-from lstmcast.training.trainer import TrainConfig, detach_state, make_optimizer, member_loss, seed_generators
+from lstmcast.training.kernel import Kernel, TrainConfig, detach_state, make_optimizer, member_loss, seed_generators
 
 
 class TorchKernel(Kernel):
