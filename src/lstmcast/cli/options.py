@@ -149,7 +149,10 @@ def at_least(value: int, option: str, minimum: int) -> None:
 
 
 # a name inside a word, a flag or a study name ("shampoo-batch_size") and one after "--grid " stay as they are
-_NAMED = re.compile(r"(?<![-\w])(?<!--grid )(" + "|".join(sorted(PARAMS, key=len, reverse=True)) + r")\b(=?)")
+# Python names of command options that are not Forecaster parameters (load_data, walk_forward, forecast)
+_OTHER_NAMES = ("test_size", "date_column", "id_column", "column", "dayfirst", "horizon", "stride", "refit", "level")
+_FLAGS = {**{name: p.option for name, p in PARAMS.items()}, **{n: "--" + n.replace("_", "-") for n in _OTHER_NAMES}}
+_NAMED = re.compile(r"(?<![-\w])(?<!--grid )(" + "|".join(sorted(_FLAGS, key=len, reverse=True)) + r")\b(=?)")
 
 
 def as_flags(message: str) -> str:
@@ -162,7 +165,7 @@ def as_flags(message: str) -> str:
     def swap(match: re.Match) -> str:
         name, eq = match.group(1), match.group(2)
         if eq or "_" in name:
-            return PARAMS[name].option + eq
+            return _FLAGS[name] + eq
         return match.group(0)
 
     return _NAMED.sub(swap, message)
