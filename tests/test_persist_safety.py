@@ -496,3 +496,21 @@ def test_edited_conformal_bands_are_refused(saved, tmp_path, edit):
     _edit_document(path, lambda doc: edit(doc["bands"]))
 
     _load_error(path, "bands")
+
+
+# ---- the rebuilt network -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["vanilla", "bidirectional", "cnn-lstm", "conv-lstm", "encoder-decoder"])
+def test_loaded_network_lives_on_the_cpu_like_a_fitted_one(model, tmp_path):
+    fitted = Forecaster(model=model, look_back=4, filters=4, epochs=1, units=3, members=2, seed=1).fit(
+        lstmcast.datasets.load("shampoo")[:24])
+    loaded = persist.load(persist.save(fitted, tmp_path / "m.safetensors")).network_
+
+    def tensors(net):
+        return {name: (t.device.type, t.dtype, t.requires_grad) for name, t in [*net.named_parameters(),
+                                                                                  *net.named_buffers()]}
+
+    assert tensors(loaded) == tensors(fitted.network_)
+    assert {t.device.type for t in loaded.state_dict().values()} == {"cpu"}
+    assert not loaded.training
