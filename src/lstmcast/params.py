@@ -125,6 +125,8 @@ class Param:
                 raise InputError(f"{label} must be {self.describe()}; got {value!r}")
             value = int(value)
         else:
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) > 1e300:
+                raise InputError(f"{label} must be {self.describe()}; got an integer of {len(str(abs(value)))} digits")
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise InputError(f"{label} must be {self.describe()} (finite); got {value!r}")
             value = float(value)
