@@ -336,10 +336,11 @@ def test_airline_gets_log_and_a_seasonal_treatment():
     assert isinstance(chain.steps[-1], LevelAnchor)
     assert report["tail"] == 19 and report["stationary_gate"]["decision"] == "non-stationary"
     assert report["power"] == "log" and report["chosen"] == chain.describe()
-    # {log, Box-Cox} x ({none, stl, sdiff} x {ses, holt, damped} + Holt-Winters {level, damped})
+    # {log, Box-Cox, none} x ({none, stl, sdiff} x {ses, holt, damped} + Holt-Winters {level, damped})
     labels = [c["skeleton"] for c in report["candidates"]]
-    assert len(labels) == 22 and len({re.sub(r"-?\d+\.\d+", "", label) for label in labels}) == 22
-    assert sum("ets(N,A12;" in label for label in labels) == 2
+    assert len(labels) == 33 and len({re.sub(r"-?\d+\.\d+", "", label) for label in labels}) == 33
+    assert sum("ets(N,A12;" in label for label in labels) == 3
+    assert sum(not label.startswith(("log", "boxcox")) for label in labels) == 11
 
 
 def test_a_fixed_power_scores_only_its_own_candidates():
@@ -347,6 +348,9 @@ def test_a_fixed_power_scores_only_its_own_candidates():
     chain, report = choose_skeleton(y, 12, power="log")
     assert len(report["candidates"]) == 11
     assert all(c["skeleton"].startswith("log + ") for c in report["candidates"])
+    _, plain = choose_skeleton(y, 12, power="none")
+    assert plain["power"] == "none" and len(plain["candidates"]) == 11
+    assert not any(c["skeleton"].startswith(("log", "boxcox")) for c in plain["candidates"])
     with pytest.raises(InputError, match="unknown power 'sqrt'"):
         choose_skeleton(y, 12, power="sqrt")
 
@@ -382,6 +386,7 @@ def test_report_is_json_and_names_every_part_of_the_choice():
     # 24 points, tail 5: the 19-point fit part is too short for seasonal candidates or the gate
     assert [re.sub(r"\([^)]*\)", "", c["skeleton"]) for c in report["candidates"]] == [
         "log + ses", "log + holt", "log + ets", "boxcox + ses", "boxcox + holt", "boxcox + ets",
+        "ses", "holt", "ets",
     ]
     assert report["stationary_gate"]["decision"].startswith("skipped")
 
