@@ -1,0 +1,106 @@
+"""model="auto": the skeleton chosen on the training part, an LSTM ensemble on what it leaves, intervals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lstmcast as lc
+from lstmcast.errors import InputError, TrainingDivergedError
+from lstmcast.evaluation import walk_forward
+from lstmcast.forecaster import Forecaster
+
+FAST = dict(model="auto", seed=0, epochs=20, members=3)
+
+
+@pytest.fixture(scope="module")
+def airline():
+    return lc.datasets.load("airline")
+
+
+@pytest.fixture(scope="module")
+def fitted(airline):
+    return Forecaster(**FAST).fit(airline.iloc[:-24])
+
+
+def test_auto_infers_the_season_and_says_what_it_chose(fitted):
+    assert fitted.season_length_ == 12
+    chosen = fitted.chosen_
+    assert chosen["season_length"] == 12 and chosen["look_back"] == 13 and chosen["members"] == 3
+    import re
+
+    def shape(text):  # the skeleton's structure: the chosen one is refitted on all training points
+        return re.sub(r"\([^)]*\)", "", text)
+
+    best = min(chosen["candidates"], key=lambda c: c["tail_rmse"])
+    assert shape(chosen["chosen"]) == shape(best["skeleton"])
+    json.dumps(chosen)  # JSON-able, for --json and model files
+    assert fitted.network_.members == 3 and fitted.network_.config.units == 8
+
+
+def test_auto_beats_persistence_on_airline_one_step(airline):
+    result = walk_forward(Forecaster(**FAST), airline, test_size=24)
+    assert result.rmse < 0.6 * result.baselines["persistence"]["rmse"]
+
+
+def test_one_step_predictions_use_only_the_past(airline, fitted):
+    start = len(airline) - 24
+    base = fitted.predict(airline, start)
+    changed = airline.copy()
+    changed.iloc[-1] *= 3  # the last value is never an input of any one-step prediction
+    assert np.allclose(fitted.predict(changed, start), base)
+    changed.iloc[-2] *= 3  # but it is the input of the last prediction
+    assert not np.allclose(fitted.predict(changed, start)[..., -1], base[..., -1])
+
+
+def test_forecast_from_another_history_without_refitting(airline, fitted):
+    own = fitted.forecast(6)
+    same = fitted.forecast(6, y=airline.iloc[:-24])
+    assert np.allclose(own.to_numpy(), same.to_numpy())
+    later = fitted.forecast(6, y=airline)
+    assert str(later.index[0]) == "1961-01"
+    assert not np.allclose(later.to_numpy(), own.to_numpy())
+
+
+def test_intervals_nest_widen_with_the_horizon_and_are_kept(fitted):
+    out = fitted.forecast(12, level=[80, 95])
+    assert list(out.columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert (out["lower_95"] <= out["lower_80"]).all() and (out["lower_80"] <= out["forecast"]).all()
+    assert (out["forecast"] <= out["upper_80"]).all() and (out["upper_80"] <= out["upper_95"]).all()
+    width = (out["upper_80"] - out["lower_80"]).to_numpy()
+    assert (np.diff(width) >= -1e-9).all() and width[-1] > width[0]
+    bands = fitted.bands_
+    assert fitted.forecast(6, level=[80]) is not None and fitted.bands_ is bands  # calibrated once
+
+
+def test_auto_refuses_several_targets():
+    frame = pd.DataFrame({"a": np.arange(40.0) + 1, "b": np.arange(40.0) + 2},
+                         index=pd.period_range("2000-01", periods=40, freq="M"))
+    with pytest.raises(InputError, match="one target"):
+        Forecaster(model="auto", target="all", epochs=1).fit(frame)
+
+
+def test_absurd_forecasts_are_divergence_not_numbers():
+    history = np.array([[1.0], [2.0], [3.0]])
+    Forecaster._check_sane(np.array([[[2.5]]]), history)  # inside the data: fine
+    Forecaster._check_sane(np.array([[[1e5]]]), history)  # far, but not absurd
+    with pytest.raises(TrainingDivergedError, match="data ranges"):
+        Forecaster._check_sane(np.array([[[1e7]]]), history)
+    with pytest.raises(TrainingDivergedError, match="not finite"):
+        Forecaster._check_sane(np.array([[[np.nan]]]), history)
+
+
+def test_prepared_series_share_one_network(airline):
+    a, b = Forecaster(model="vanilla", look_back=3, epochs=2, seed=0), Forecaster(model="vanilla", look_back=3, seed=0)
+    Xa, Ya, _ = a.prepare(airline.iloc[:60])
+    Xb, Yb, _ = b.prepare(airline.iloc[60:120] * 2)
+    import torch
+
+    a.fit_windows(torch.cat([Xa, Xb]), torch.cat([Ya, Yb]))
+    b.share_network(a)
+    assert b.network_ is a.network_ and a.n_train_windows_ == len(Xa) + len(Xb)
+    assert b.scaler_.to_dict() != a.scaler_.to_dict()  # each series keeps its own scaling
+    assert np.isfinite(b.forecast(3).to_numpy()).all()
