@@ -178,7 +178,7 @@ class Forecaster(BaseEstimator):
             self.skeleton_, self.chosen_ = self._choose_skeleton(p)
         self.check_data(len(frame))
         z = self._transformed(self.values_, fit=True)
-        X, Y = self._frame(z)
+        X, Y = self._frame(z.astype(np.float32))  # float32 views: the tensors share them, never copy every window
         X_t, Y_t = ensure_tensor(X[self.trim :]), ensure_tensor(Y[self.trim :])
         validation = None
         if self.validation_size:
