@@ -104,3 +104,17 @@ def test_prepared_series_share_one_network(airline):
     assert b.network_ is a.network_ and a.n_train_windows_ == len(Xa) + len(Xb)
     assert b.scaler_.to_dict() != a.scaler_.to_dict()  # each series keeps its own scaling
     assert np.isfinite(b.forecast(3).to_numpy()).all()
+
+
+def test_new_history_starting_mid_season_keeps_the_seasonal_positions(airline):
+    from lstmcast.data.skeleton import SeasonalIndices
+    from lstmcast.forecaster import _periods_between, _Shifted
+
+    x = np.log(airline.to_numpy())
+    seasonal = SeasonalIndices(12).fit(x[:96])
+    shifted = _Shifted(seasonal, 5)
+    assert np.allclose(shifted.transform(x[5:]), seasonal.transform(x)[5:])
+    z = seasonal.transform(x)
+    assert np.allclose(shifted.inverse(z[5:], x[5:]), seasonal.inverse(z, x)[5:], equal_nan=True)
+    assert _periods_between(airline.index, airline.index[5:]) == 5
+    assert _periods_between(pd.RangeIndex(0, 10, 2), pd.RangeIndex(6, 20, 2)) == 3

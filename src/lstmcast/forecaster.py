@@ -238,13 +238,13 @@ class Forecaster(BaseEstimator):
                   "epochs": p["epochs"], "batch_size": p["batch_size"], "scale": p["scale"]}
         return skeleton, report
 
-    def _transformed(self, values: np.ndarray, fit: bool = False) -> np.ndarray:
+    def _transformed(self, values: np.ndarray, fit: bool = False, skeleton=None) -> np.ndarray:
         """Return the network's view of ``values`` (T, columns): skeleton, difference and scaling applied.
 
         The first ``_warmup()`` rows, undefined after the transforms, are dropped. With ``fit`` the
         scaler is fitted here, on the training rows only (never the validation windows' targets).
         """
-        work = self._skeletal(values)
+        work = self._skeletal(values, skeleton)
         if self.difference:
             work = difference(work, self.difference)
         if fit:
@@ -252,26 +252,40 @@ class Forecaster(BaseEstimator):
             self.scaler_ = Scaler(self.resolved()["scale"]).fit(rows)
         return self.scaler_.transform(work)
 
-    def _skeletal(self, values: np.ndarray) -> np.ndarray:
+    def _skeletal(self, values: np.ndarray, skeleton=None) -> np.ndarray:
         """Return ``values`` with the skeleton applied to the target column and its warm-up rows dropped."""
-        if self.skeleton_ is None:
+        skeleton = skeleton or self.skeleton_
+        if skeleton is None:
             return values
-        w = self.skeleton_.warmup()
+        w = skeleton.warmup()
         out = values.copy()
-        out[:, self.target_idx_[0]] = self.skeleton_.transform(values[:, self.target_idx_[0]])
+        out[:, self.target_idx_[0]] = skeleton.transform(values[:, self.target_idx_[0]])
         return out[w:]
 
-    def _unskeletal(self, s_hat: np.ndarray, x: np.ndarray, start: int) -> np.ndarray:
+    def _aligned_skeleton(self, index: pd.Index):
+        """Return the skeleton for data starting at ``index[0]``: seasonal positions counted from the fitted start.
+
+        The skeleton's seasonal indices are by position (t mod m from the first training row);
+        a history that starts elsewhere (new data, a later window) is shifted by its distance
+        from the fitted start, read off the time index (periods, dated steps or integer steps).
+        """
+        if self.skeleton_ is None or self.season_length_ <= 1:
+            return self.skeleton_
+        phase = _periods_between(self.index_, index) % self.season_length_
+        return self.skeleton_ if phase == 0 else _Shifted(self.skeleton_, phase)
+
+    def _unskeletal(self, s_hat: np.ndarray, x: np.ndarray, start: int, skeleton=None) -> np.ndarray:
         """Return skeleton-space forecasts ``s_hat`` (members, n) for positions start.. in original units.
 
         Each is inverted with the true values before it in ``x`` (T,) (or the forecasts, when x
         was extended with them).
         """
+        skeleton = skeleton or self.skeleton_
         z = np.full((len(x),), np.nan)
         out = np.empty_like(s_hat)
         for k, row in enumerate(s_hat):
             z[start : start + len(row)] = row
-            out[k] = self.skeleton_.inverse(z, x)[start : start + len(row)]
+            out[k] = skeleton.inverse(z, x)[start : start + len(row)]
         return out
 
     def _target_indices(self, frame: pd.DataFrame) -> list[int]:
@@ -410,14 +424,15 @@ class Forecaster(BaseEstimator):
                 f"(length {len(values)})"
             )
         w, lag, lb = self._warmup() - self.difference, self.difference, self.network_look_back
-        z = self._transformed(values)  # rows w + lag .. of values
+        skeleton = self._aligned_skeleton(validate_series(y, "y").index)
+        z = self._transformed(values, skeleton=skeleton)  # rows w + lag .. of values
         X, _ = windows(z, lb, 1, framing=self.framing)  # window i predicts values row i + lb + lag + w
         first = start - lag - lb - w
         X = X[self.trim :] if self.stateful else X[first:]
         skip = first - self.trim if self.stateful else 0
         X_t = ensure_tensor(X)
         slope, offset = self._inverse_affine()
-        s_values = self._skeletal(values)  # skeleton space, rows w..
+        s_values = self._skeletal(values, skeleton)  # skeleton space, rows w..
         # one-step forecast = network output (scaled difference) -> difference -> + true value lag back
         base = s_values[start - w - lag : len(values) - w - lag, self.target_idx_] if lag else 0.0
         target = values[:, self.target_idx_[0]]
@@ -428,7 +443,7 @@ class Forecaster(BaseEstimator):
             s_hat = (step1 * slope + offset) * keep + base
             if self.skeleton_ is None:
                 return s_hat
-            return self._unskeletal(s_hat[..., 0], target, start)[..., None]
+            return self._unskeletal(s_hat[..., 0], target, start, skeleton)[..., None]
 
         return evaluate
 
@@ -471,7 +486,8 @@ class Forecaster(BaseEstimator):
                 f"horizon={horizon} exceeds steps_out={self.steps_out}, and forecasting recursively needs "
                 "future values of every input column; use steps_out >= horizon or target='all'"
             )
-        z = self._transformed(values)  # (rows, columns)
+        skeleton = self._aligned_skeleton(index)
+        z = self._transformed(values, skeleton=skeleton)  # (rows, columns)
         members = self.network_.members
         z = np.broadcast_to(z, (members,) + z.shape).copy()  # each member extends its own history
         steps: list[np.ndarray] = []
@@ -485,10 +501,10 @@ class Forecaster(BaseEstimator):
         zf = np.concatenate(steps, axis=1)[:, :horizon]  # (members, horizon, targets)
         future = self._inverse_scale(zf)
         if self.difference:
-            last = self._skeletal(values)[-self.difference :][:, self.target_idx_]
+            last = self._skeletal(values, skeleton)[-self.difference :][:, self.target_idx_]
             future = undifference_recursive(future, last, self.difference)
         if self.skeleton_ is not None:
-            future = self._unskeletal_recursive(future[..., 0], values[:, self.target_idx_[0]])[..., None]
+            future = self._unskeletal_recursive(future[..., 0], values[:, self.target_idx_[0]], skeleton)[..., None]
         self._check_sane(future, values[:, self.target_idx_])
         index = future_index(index, horizon)
         method = "recursive" if recursive else "direct"
@@ -522,7 +538,7 @@ class Forecaster(BaseEstimator):
             self.bands_ = calibrate(Forecaster(**params), history, max(horizon, bands.horizon if bands else 0), wanted)
         return self.bands_
 
-    def _unskeletal_recursive(self, s_hat: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def _unskeletal_recursive(self, s_hat: np.ndarray, x: np.ndarray, skeleton) -> np.ndarray:
         """Return skeleton-space forecasts s_hat (members, horizon) after x (T,) in original units, step by step.
 
         Step h is inverted with the true history followed by the forecasts of steps 1..h-1.
@@ -534,7 +550,7 @@ class Forecaster(BaseEstimator):
             z = np.full(n + horizon, np.nan)
             z[n:] = row
             for h in range(horizon):
-                ext[n + h] = self.skeleton_.inverse(z[: n + h + 1], ext[: n + h + 1])[n + h]
+                ext[n + h] = skeleton.inverse(z[: n + h + 1], ext[: n + h + 1])[n + h]
             out[k] = ext[n:]
         return out
 
@@ -591,6 +607,44 @@ class Forecaster(BaseEstimator):
         if a.shape[-1] == 1:
             a = a[..., 0]
         return a[0] if a.shape[0] == 1 else a
+
+
+def _periods_between(fitted: pd.Index, index: pd.Index) -> int:
+    """Return how many steps ``index[0]`` lies after ``fitted[0]`` (0 when the indexes cannot be compared)."""
+    try:
+        if isinstance(fitted, pd.PeriodIndex) and isinstance(index, pd.PeriodIndex) and fitted.freq == index.freq:
+            return int((index[0] - fitted[0]).n)
+        if isinstance(fitted, pd.DatetimeIndex) and isinstance(index, pd.DatetimeIndex) and fitted.freq is not None:
+            return len(pd.date_range(fitted[0], index[0], freq=fitted.freq)) - 1 if index[0] >= fitted[0] else \
+                -(len(pd.date_range(index[0], fitted[0], freq=fitted.freq)) - 1)
+        if pd.api.types.is_integer_dtype(fitted) and pd.api.types.is_integer_dtype(index) and len(fitted) > 1:
+            return int((index[0] - fitted[0]) // (fitted[1] - fitted[0]))
+    except (TypeError, ValueError, AttributeError):
+        pass
+    return 0
+
+
+class _Shifted:
+    """A fitted skeleton applied to data whose first row sits ``phase`` seasonal positions after the fitted start.
+
+    Leading NaN rows are warm-up to every skeleton transform, so padding ``phase`` of them puts
+    each real row at its seasonal position; they are cut off again.
+    """
+
+    def __init__(self, skeleton, phase: int):
+        self.skeleton, self.phase = skeleton, phase
+
+    def warmup(self) -> int:
+        return self.skeleton.warmup()
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        return self.skeleton.transform(self._pad(x))[self.phase :]
+
+    def inverse(self, z: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.skeleton.inverse(self._pad(z), self._pad(x))[self.phase :]
+
+    def _pad(self, a: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.full(self.phase, np.nan), a])
 
 
 def _all_windows(z: np.ndarray, look_back: int, framing: str) -> np.ndarray:
