@@ -29,6 +29,7 @@ from lstmcast.data.skeleton import (
     skeleton_rmse,
     transform_from_state,
 )
+from lstmcast.data.skeleton import _ets_one_step
 from lstmcast.data.skeleton_choice import choose_skeleton, validation_tail
 from lstmcast.errors import InputError, ModelFileError, NotFittedError
 
@@ -502,3 +503,25 @@ def test_corrupt_exp_smoothing_state_is_refused(change, match):
              "gamma": 0.1, "trend0": 0.0, "season0": [1.0, -1.0, 0.5, -0.5]}
     with pytest.raises(ModelFileError, match=re.escape(match)):
         transform_from_state(state | change)
+
+
+@pytest.mark.parametrize("trend, m", [("damped", 1), ("damped", 12), ("none", 12)])
+def test_exp_smoothing_fit_is_no_worse_than_a_random_search_of_its_parameters(trend, m):
+    x = np.log(datasets.load("airline").to_numpy())
+    t = ExpSmoothing(trend, m).fit(x)
+    season0 = None if m == 1 else t.season0_
+
+    def sse(alpha, beta, phi, gamma):
+        params = {"alpha": alpha, "beta": beta, "phi": phi, "gamma": gamma}
+        error = x[1:] - _ets_one_step(x, params, t.trend0_, season0)[1:]
+        return float(error @ error)
+
+    fitted = sse(t.alpha_, t.beta_, t.phi_, t.gamma_)
+    rng = np.random.default_rng(7)
+    damped = trend == "damped"
+    draws = [
+        sse(rng.uniform(1e-4, 1), rng.uniform(1e-4, 1) if damped else None, rng.uniform(0.8, 0.98) if damped else None,
+            rng.uniform(1e-4, 1) if m > 1 else None)
+        for _ in range(300)
+    ]
+    assert fitted <= min(draws) * (1 + 1e-3)

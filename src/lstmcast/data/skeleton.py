@@ -693,9 +693,10 @@ class ExpSmoothing(BaseEstimator):
         high = {"alpha": 1.0, "beta": 1.0, "phi": _PHI[1], "gamma": 1.0}
         season0 = self._season_at(start)
 
+        bounds = [(low[k], high[k]) for k in names]
+
         def loss(p) -> float:
-            if any(not low[k] <= v <= high[k] for k, v in zip(names, p)):
-                return math.inf
+            p = [min(max(v, lo), hi) for v, (lo, hi) in zip(p, bounds)]
             error = x[1:] - _ets_one_step(x, self._params(dict(zip(names, p))), self.trend0_, season0)[1:]
             value = float(error @ error)
             return value if math.isfinite(value) else math.inf
@@ -705,9 +706,11 @@ class ExpSmoothing(BaseEstimator):
         first = min(starts, key=loss)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            options = {"xatol": 1e-4, "fatol": 1e-10, "maxfev": 100 * len(names) + 100}
-            result = optimize.minimize(loss, first, method="Nelder-Mead", options=options)
-        best = result.x if result.fun <= loss(first) else first
+            # parameters to 1e-3 and the SSE to a millionth of itself are far below what the tail can
+            # tell apart; an absolute SSE tolerance would run every fit to maxfev in large units
+            options = {"xatol": 1e-3, "fatol": 1e-6 * loss(first), "maxfev": 100 * len(names) + 100}
+            result = optimize.minimize(loss, first, method="Nelder-Mead", bounds=bounds, options=options)
+        best = np.clip(result.x, *np.array(bounds).T) if result.fun <= loss(first) else first
         fitted = self._params(dict(zip(names, (float(v) for v in best))))
         self.alpha_, self.beta_, self.phi_, self.gamma_ = (fitted[k] for k in ("alpha", "beta", "phi", "gamma"))
         return self
