@@ -56,6 +56,7 @@ TRANSFORMS = {
     "ets-holt-winters": lambda: ExpSmoothing("damped", M),
     "chain-log-stl-damped": lambda: Chain([Log(), SeasonalIndices(M), ExpSmoothing("damped")]),
     "chain-boxcox-holt-winters": lambda: Chain([BoxCox(season_length=M), ExpSmoothing("none", M)]),
+    "chain-sdiff-holt-winters": lambda: Chain([SeasonalDifference(M), ExpSmoothing("damped", M)]),
 }
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
