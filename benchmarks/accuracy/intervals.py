@@ -3,7 +3,7 @@
 Run with lstmcast's environment; AutoETS runs in benchmarks/accuracy/.venv (setup.sh) as a
 subprocess of this same run (stats_intervals.py):
     .venv/bin/python benchmarks/accuracy/intervals.py [--series a,b] [--heldout] [--stride S]
-        [--stats-cache PATH] [--json PATH]
+        [--stats-cache PATH] [--json PATH] [--calibration-share F]
 
 For each series of series.json, ``Forecaster(model="auto", seed=0, season_length=m)`` goes through
 ``walk_forward(f, y, test_size, horizon=H, stride=S, level=[80, 95])``, fitted once on the
@@ -14,12 +14,18 @@ lstmcast's own metrics (``walk_forward.interval_summary``): empirical coverage (
 width and the mean Winkler (interval) score per level. Coverage is pooled over every forecast of
 every series; widths and scores, which are in each series' units, are compared as the geometric
 mean over series of lstmcast's over AutoETS's.
+
+``--calibration-share F`` is an experiment, not a setting of lstmcast: it makes the Forecaster's
+calibration use ``n_origins = max(10, ceil(F * len(training part)))`` (capped so that the first
+fit keeps ``min_train_size()`` observations) instead of conformal.calibrate's default share 1/5,
+by wrapping ``calibrate`` where forecaster.py looks it up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -71,6 +77,25 @@ def stats_folds(entries: list[dict], stride: int, cache: Path | None) -> tuple[d
         report = json.loads(out.read_text())
     return report["series"], (f"AutoETS figures: computed in this run by stats_intervals.py "
                               f"(statsforecast {report['versions']['statsforecast']}, refit at every origin)")
+
+
+def use_calibration_share(share: float, blocks: int | None = None) -> None:
+    """Make every Forecaster calibrate on ``max(10, ceil(share * n))`` origins (the --calibration-share experiment),
+    refitting at the start of each of ``blocks`` equal blocks of origins when given (--calibration-blocks)."""
+    import lstmcast.forecaster
+    from lstmcast.evaluation.conformal import MIN_DEFAULT_ORIGINS, calibrate
+
+    def calibrate_with_share(forecaster, y_train, horizon, levels, **kwargs):
+        n = len(y_train)
+        most = n - forecaster.min_train_size() - horizon + 1
+        wanted = max(MIN_DEFAULT_ORIGINS, math.ceil(share * n))
+        # with no room at all, calibrate's default path raises its own message
+        n_origins = min(wanted, most) if most >= 1 else None
+        if blocks is not None and n_origins is not None:
+            kwargs["refit"] = math.ceil(n_origins / blocks)
+        return calibrate(forecaster, y_train, horizon, levels, n_origins=n_origins, **kwargs)
+
+    lstmcast.forecaster.calibrate = calibrate_with_share
 
 
 def lstmcast_folds(entry: dict, y: pd.Series, horizon: int, stride: int) -> pd.DataFrame:
@@ -219,7 +244,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--stats-cache", type=Path, metavar="PATH",
                         help="reuse stats_intervals.py's JSON from PATH (written there first if missing)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every figure to PATH")
+    parser.add_argument("--calibration-share", type=float, metavar="F",
+                        help="experiment: calibrate on max(10, ceil(F * n_train)) origins (lstmcast's default: 1/5)")
+    parser.add_argument("--calibration-blocks", type=int, metavar="B",
+                        help="with --calibration-share: refit the calibration model at the start of each of B blocks")
     args = parser.parse_args(argv)
+    if args.calibration_blocks is not None and (args.calibration_share is None or args.calibration_blocks < 1):
+        parser.error("--calibration-blocks needs --calibration-share and a value of at least 1")
+    if args.calibration_share is not None and not 0 < args.calibration_share < 1:
+        parser.error(f"--calibration-share must lie strictly between 0 and 1; got {args.calibration_share}")
     if args.stride < 1:
         parser.error(f"--stride must be at least 1; got {args.stride}")
     return args
@@ -229,6 +262,11 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     entries = load_entries(args.series, args.heldout)
     stats, source = stats_folds(entries, args.stride, args.stats_cache)
+    if args.calibration_share is not None:
+        use_calibration_share(args.calibration_share, args.calibration_blocks)
+        source += (f"\nEXPERIMENT: lstmcast calibrated on max(10, ceil({args.calibration_share:g} * n_train)) "
+                   "origins instead of its default"
+                   + (f", refitted in {args.calibration_blocks} blocks" if args.calibration_blocks else ""))
 
     from lstmcast.data.io import load_csv
 
