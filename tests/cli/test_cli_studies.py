@@ -49,7 +49,7 @@ def json_of(result) -> dict:
 
 def run_count(store: Path) -> int:
     with sqlite3.connect(store) as conn:
-        return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        return conn.execute("SELECT COUNT(*) FROM lc_runs").fetchone()[0]
 
 
 def studies_json(store: Path) -> dict[str, dict]:
@@ -158,11 +158,11 @@ def test_a_study_cut_short_finishes_with_the_same_numbers(tmp_path):
     full = json_of(tune(store, "--json"))
     with sqlite3.connect(store) as conn:  # forget the batch_size=2 group, as if killed before it finished
         ids = [r[0] for r in conn.execute(
-            "SELECT r.id FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.params LIKE '%\"batch_size\": 2%'")]
+            "SELECT r.id FROM lc_runs r JOIN lc_configs c ON r.config_id = c.id WHERE c.params LIKE '%\"batch_size\": 2%'")]
         assert len(ids) == 4
         marks = ",".join("?" * len(ids))
-        conn.execute(f"DELETE FROM predictions WHERE run_id IN ({marks})", ids)
-        conn.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
+        conn.execute(f"DELETE FROM lc_predictions WHERE run_id IN ({marks})", ids)
+        conn.execute(f"DELETE FROM lc_runs WHERE id IN ({marks})", ids)
     assert studies_json(store)[STUDY]["runs"] == 4
 
     dry = json_of(tune(store, "--dry-run", "--json"))

@@ -38,7 +38,7 @@ def test_shampoo_epochs_is_one_group_read_at_five_epoch_counts():
     assert len(plan.groups) == 1
     (group,) = plan.groups
     assert (group.epochs, len(group.members), group.n_runs) == (6000, 30, 150)
-    assert plan.describe(n_windows=20)[0]["steps"] == 6000 * 5  # 20 windows after trimming 2, batches of 4
+    assert plan.describe(n_train=24)[0]["steps"] == 6000 * 5  # 24 - 2 = 22 windows, 20 after trimming 2, batches of 4
 
 
 def test_shampoo_batch_size_is_three_groups_of_1000_epochs():
@@ -51,7 +51,7 @@ def test_shampoo_batch_size_is_three_groups_of_1000_epochs():
     assert [(g.params["batch_size"], g.epochs, len(g.members)) for g in plan.groups] == [
         (1, 1000, 30), (2, 1000, 30), (4, 1000, 30),
     ]
-    assert [r["steps"] for r in plan.describe(n_windows=20)] == [20_000, 10_000, 5_000]
+    assert [r["steps"] for r in plan.describe(n_train=24)] == [20_000, 10_000, 5_000]
 
 
 def test_shampoo_neurons_is_one_group_of_five_widths():

@@ -65,8 +65,8 @@ def test_rerunning_a_finished_study_trains_and_adds_nothing(tmp_path):
     }
     assert again.summary().equals(first.summary())
     assert stored.study("resume")["seconds"] == seconds
-    assert stored.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 8
-    assert stored.conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 8
+    assert stored.conn.execute("SELECT COUNT(*) FROM lc_runs").fetchone()[0] == 8
+    assert stored.conn.execute("SELECT COUNT(*) FROM lc_predictions").fetchone()[0] == 8
 
 
 def test_resumed_runs_equal_uninterrupted_runs(tmp_path):
@@ -79,9 +79,9 @@ def test_resumed_runs_equal_uninterrupted_runs(tmp_path):
     lost = [k for k, p in whole.configs if p["batch_size"] == 4 or p["epochs"] == 10]
     with store.transaction():
         for key in lost:
-            ids = "SELECT r.id FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.key = ?"
-            store.conn.execute(f"DELETE FROM predictions WHERE run_id IN ({ids})", (key,))
-            store.conn.execute(f"DELETE FROM runs WHERE id IN ({ids})", (key,))
+            ids = "SELECT r.id FROM lc_runs r JOIN lc_configs c ON r.config_id = c.id WHERE c.key = ?"
+            store.conn.execute(f"DELETE FROM lc_predictions WHERE run_id IN ({ids})", (key,))
+            store.conn.execute(f"DELETE FROM lc_runs WHERE id IN ({ids})", (key,))
     assert len(store.runs(store.study("resume")["id"])) == 2
 
     plan = _study().plan(store)
@@ -158,7 +158,7 @@ def _runs_per_config(path: Path, name: str) -> dict[str, int]:
         study_id = store.study(name)["id"]
         counts = {key: 0 for key, _ in store.configs(study_id)}
         for key, n in store.conn.execute(
-            "SELECT c.key, COUNT(*) FROM runs r JOIN configs c ON r.config_id = c.id "
+            "SELECT c.key, COUNT(*) FROM lc_runs r JOIN lc_configs c ON r.config_id = c.id "
             "WHERE c.study_id = ? GROUP BY c.key",
             (study_id,),
         ):
@@ -188,7 +188,7 @@ def _assert_complete(path: Path, name: str, n_runs: int) -> Store:
     runs = store.runs(study_id)
     assert len(runs) == n_runs
     assert not runs.duplicated(["config", "repeat"]).any()
-    assert store.conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == n_runs
+    assert store.conn.execute("SELECT COUNT(*) FROM lc_predictions").fetchone()[0] == n_runs
     assert np.isfinite(runs["rmse"]).all()
     return store
 
@@ -197,7 +197,7 @@ def _assert_complete(path: Path, name: str, n_runs: int) -> Store:
 def test_a_killed_study_keeps_whole_groups_and_resumes(tmp_path):
     path, name, epochs, batch_sizes, repeats = tmp_path / "killed.db", "killed", 400, [2, 4, 5], 2
     proc = _start(path, name, epochs, batch_sizes, repeats)
-    _kill_when(proc, path, "SELECT COUNT(*) FROM runs")  # the first group is committed
+    _kill_when(proc, path, "SELECT COUNT(*) FROM lc_runs")  # the first group is committed
     _reap(proc)
 
     counts = _assert_valid_and_whole(path, name, repeats)
@@ -211,7 +211,7 @@ def test_a_killed_study_keeps_whole_groups_and_resumes(tmp_path):
     after = _scores(store, name)
     assert {k: after[k] for k in before} == before  # groups finished before the kill are untouched
     assert store.conn.execute(
-        "SELECT COUNT(*) FROM (SELECT config_id, repeat FROM runs GROUP BY config_id, repeat HAVING COUNT(*) > 1)"
+        "SELECT COUNT(*) FROM (SELECT config_id, repeat FROM lc_runs GROUP BY config_id, repeat HAVING COUNT(*) > 1)"
     ).fetchone()[0] == 0
 
 
@@ -224,12 +224,12 @@ def test_a_study_killed_before_any_commit_leaves_a_valid_store(tmp_path, moment)
         time.sleep(0.5)
         os.kill(proc.pid, signal.SIGKILL)
     else:
-        _kill_when(proc, path, "SELECT COUNT(*) FROM configs")  # the study is registered, training begins
+        _kill_when(proc, path, "SELECT COUNT(*) FROM lc_configs")  # the study is registered, training begins
     _reap(proc)
 
     if path.exists():  # a kill during start-up may come before the file is created
         store = Store(path)
-        assert store.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] in (0, 2 * repeats, 4 * repeats)
+        assert store.conn.execute("SELECT COUNT(*) FROM lc_runs").fetchone()[0] in (0, 2 * repeats, 4 * repeats)
         store.close()
         if moment != "0.5 s after start":
             assert _assert_valid_and_whole(path, name, repeats) == {k: 0 for k in _runs_per_config(path, name)}

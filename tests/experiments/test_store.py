@@ -33,7 +33,7 @@ def _result(key: str, repeat: int, rmse: float, epochs: int = 3, n_test: int = 4
 
 
 def _count(store: Store, table: str) -> int:
-    return store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return store.conn.execute(f"SELECT COUNT(*) FROM lc_{table}").fetchone()[0]
 
 
 def test_open_study_creates_and_reopens(tmp_path):
@@ -178,8 +178,8 @@ def test_runs_already_stored_are_kept_and_only_new_runs_are_added(store):
     assert len(store.runs(study_id)) == 3
     with pytest.raises(sqlite3.IntegrityError):  # enforced by the schema itself
         store.conn.execute(
-            "INSERT INTO runs (config_id, repeat, seed, status, rmse, finished) "
-            "SELECT id, 0, 1, 'done', 1.0, 0 FROM configs WHERE key = 'a'"
+            "INSERT INTO lc_runs (config_id, repeat, seed, status, rmse, finished) "
+            "SELECT id, 0, 1, 'done', 1.0, 0 FROM lc_configs WHERE key = 'a'"
         )
 
 
@@ -300,7 +300,7 @@ def test_commits_are_visible_to_another_connection(tmp_path):
     store.save_group(study_id, [_result("a", 0, 1.0), _result("a", 1, 2.0)], seconds=1.0)
 
     other = sqlite3.connect(tmp_path / "studies.db")
-    assert other.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+    assert other.execute("SELECT COUNT(*) FROM lc_runs").fetchone()[0] == 2
     assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     other.close()
     store.close()

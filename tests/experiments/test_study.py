@@ -334,8 +334,8 @@ def test_a_study_with_runs_missing_is_flagged_incomplete(tmp_path):
     assert (full.complete, full.missing_runs, full.planned_runs) == (True, 0, 4)
 
     with store.transaction():  # as if killed before the last group committed
-        store.conn.execute("DELETE FROM predictions")
-        store.conn.execute("DELETE FROM runs WHERE repeat = 1")
+        store.conn.execute("DELETE FROM lc_predictions")
+        store.conn.execute("DELETE FROM lc_runs WHERE repeat = 1")
     cut = StudyResult.load(store, "cut")
     assert (cut.complete, cut.missing_runs, cut.planned_runs, len(cut.runs)) == (False, 2, 4, 2)
 

@@ -18,6 +18,14 @@ from lstmcast.errors import InputError
 from lstmcast.params import ARCHITECTURES
 
 
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    "--workers", help="Worker processes (default: one per core).", show_default=False)]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="local (worker processes) or ray (a Ray cluster).")]
+AddressOpt = Annotated[Optional[str], typer.Option(
+    "--address", help="Ray cluster address with --executor ray (default: a running local Ray, or a new one).",
+    show_default=False)]
+
+
 def _open_store(path: Path):
     from lstmcast.experiments.store import Store
 
@@ -44,26 +52,38 @@ def _study_plots(result, plot: Path | None, diag_plot: Path | None) -> None:
 
 
 def _print_summary(result) -> None:
-    """Print the describe() table of a study, persistence beside it, and the best configuration."""
+    """Print validation and test RMSE side by side, persistence beside them, and the best configuration."""
     import pandas as pd
 
-    table = result.summary()
+    table = result.table()
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60):
         typer.echo(table.round(3).to_string())
+    if result.validation_tail:
+        typer.echo(f"validation: the last {result.validation_tail} observations before the test part (each run is "
+                   "fit on what precedes them); test: reported only, never used to choose")
     if result.persistence is not None:
-        typer.echo(f"persistence RMSE on the same split: {result.persistence:.3f}")
+        typer.echo(f"persistence RMSE on the test part: {result.persistence:.3f}")
     best = result.best()
     if best is not None:
-        typer.echo(f"best (lowest mean test RMSE): {best[0]}")
+        if result.validation_tail:
+            typer.echo(f"best (lowest mean validation RMSE): {best[0]}")
+        else:
+            typer.echo(f"best (lowest mean test RMSE; chosen on the test part itself, the seeds' protocol): {best[0]}")
+    if not result.complete:
+        typer.echo(f"INCOMPLETE: {len(result.runs)} of {result.planned_runs} planned runs are stored "
+                   "(a killed or still running study); rerun the same command to finish it")
     typer.echo(f"{len(result.runs)} runs, {result.seconds:.1f} s of training")
 
 
-def _run_study(study, store: Path, as_json: bool, progress: bool | None):
+def _run_study(study, store: Path, as_json: bool, progress: bool | None, workers: int | None = None,
+               executor: str = "local", address: str | None = None):
     from lstmcast.progress import progress_bar
 
+    if workers is not None:
+        at_least(workers, "--workers", 1)
     st = _open_store(store)
     with progress_bar(total=0, desc=study.study_name, enabled=_show_progress(progress, as_json)) as bar:
-        return study.run(st, progress=bar)
+        return study.run(st, progress=bar, workers=workers, executor=executor, address=address)
 
 
 @app.command("tune")
@@ -75,6 +95,10 @@ def tune_command(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="LSTM architecture for every configuration.",
                                                  show_default=False)] = None,
     test_size: TestSizeOpt = "12",
+    validation_tail: Annotated[Optional[str], typer.Option(
+        "--validation-tail", help="Validation tail inside the training part that chooses the best configuration: "
+        "a count or a fraction; default: as long as the test part (shorter if the data needs); 0: choose on the "
+        "test part (the seeds' protocol).", show_default=False)] = None,
     column: ColumnOpt = None,
     date_column: DateColumnOpt = None,
     repeats: Annotated[int, typer.Option("--repeats", help="Runs per configuration (trained together).")] = 30,
@@ -82,6 +106,9 @@ def tune_command(
     store: StoreOpt = Path("lstmcast.db"),
     name: NameOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the execution plan and stop.")] = False,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     plot: PlotOpt = None,
     diagnostics_plot: DiagPlotOpt = None,
     as_json: JsonOpt = False,
@@ -101,18 +128,31 @@ def tune_command(
     if diagnostics_plot is not None and not diagnostics:
         raise InputError("--diagnostics-plot needs --diagnostics (per-epoch RMSE is recorded only then)")
     study = Study(data, grid=parse_grid(grid), repeats=repeats, base=base, test_size=parse_test_size(test_size),
-                  name=name, diagnostics=diagnostics, column=selected_columns(data, column, date_column),
+                  validation_tail=_parse_validation_tail(validation_tail), name=name, diagnostics=diagnostics,
+                  column=selected_columns(data, column, date_column),
                   date_column=date_column)
     if dry_run:
         _print_plan(study, store, as_json)
         return
-    result = _run_study(study, store, as_json, progress)
+    result = _run_study(study, store, as_json, progress, workers, executor, address)
     _study_plots(result, plot, diagnostics_plot)
     if as_json:
         print_json(result.to_json())
         return
     typer.echo(f"study {result.name} on {result.data} (store {store})")
     _print_summary(result)
+
+
+def _parse_validation_tail(text: str | None) -> int | float | None:
+    """Return --validation-tail as a count or fraction (None when not given; 0 is the seeds' protocol)."""
+    if text is None:
+        return None
+    if text.strip() == "0":
+        return 0
+    try:
+        return parse_test_size(text)
+    except InputError:
+        raise InputError(f"--validation-tail must be a count (0 or more) or a fraction in (0, 1); got {text!r}") from None
 
 
 def _print_plan(study, store: Path, as_json: bool) -> None:
@@ -183,6 +223,9 @@ def reproduce_command(
     diagnostics_plot: DiagPlotOpt = None,
     as_json: JsonOpt = False,
     progress: ProgressOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
 ) -> None:
     """Run a seed tutorial's study as configured there; print its tables beside the published means.
 
@@ -196,7 +239,7 @@ def reproduce_command(
         raise InputError("--diagnostics-plot needs --diagnostics")
     study = reproduce.study(name, repeats=repeats, diagnostics=diagnostics,
                             study_name=study_name or (name if repeats == 30 else f"{name}-r{repeats}"))
-    result = _run_study(study, store, as_json, progress)
+    result = _run_study(study, store, as_json, progress, workers, executor, address)
     _study_plots(result, None, diagnostics_plot)
     tables = reproduce.tables(result)
     if plot is not None:
@@ -204,11 +247,12 @@ def reproduce_command(
 
         reproduction_boxplot(result.scores(), tables, plot, persistence=result.persistence)
     if as_json:
-        print_json({"data": result.data, "study": result.name, "tables": tables,
+        print_json({"data": result.data, "study": result.name, "tables": tables, "selected_on": "test",
                     "baselines": {"persistence": result.persistence}, "seconds": result.seconds})
         return
     for exp, rows in tables.items():
-        typer.echo(f"\n{exp}: test RMSE over {repeats} repeats (ours) beside the seed's published figures")
+        typer.echo(f"\n{exp}: test RMSE over {repeats} repeats (ours) beside the seed's published figures "
+                   "(the seed's protocol: compared on the test part itself, no validation tail)")
         typer.echo(f"{rows[0]['param']:>12} {'count':>6} {'mean':>9} {'std':>8} {'min':>8} {'50%':>8} {'max':>8}"
                    f" {'seed mean':>10} {'seed std':>9}")
         for row in rows:

@@ -8,7 +8,8 @@ fingerprint. Per-epoch diagnostics and test predictions are stored as one float 
 BLOB) rather than one row per epoch: a 6000-epoch run is then two rows, not 12,000, and reads back
 as numpy. ``Store.diagnostics`` turns them into the tidy table (config, repeat, seed, epoch, split, rmse).
 
-A store file is stamped with ``APPLICATION_ID`` and its format ``SCHEMA_VERSION`` (SQLite's
+Its tables are prefixed ``lc_`` so that Optuna's storage (``lstmcast search``) lives in the same
+file beside them. A store file is stamped with ``APPLICATION_ID`` and its format ``SCHEMA_VERSION`` (SQLite's
 application_id and user_version), so a database of another program, a store of another format and
 a damaged file each give one ``StoreError`` naming the file and the problem.
 """
@@ -30,28 +31,33 @@ import pandas as pd
 from lstmcast.errors import InputError
 
 APPLICATION_ID = 0x6C737463  # "lstc": marks a file as an lstmcast store
-SCHEMA_VERSION = 2  # 1: before data fingerprints and stored facts (no stamp); 2: this one
-TABLES = ("studies", "configs", "runs", "diagnostics", "predictions")
+# 1: before data fingerprints and stored facts (no stamp); 2: fingerprints and facts;
+# 3: tables prefixed lc_ (Optuna's tables share the file: it has its own "studies") and each run's
+#    validation RMSE (val_rmse). A format-2 file is migrated in place when opened for writing.
+SCHEMA_VERSION = 3
+PREFIX = "lc_"
+TABLES = tuple(PREFIX + t for t in ("studies", "configs", "runs", "diagnostics", "predictions"))
+_V2_TABLES = ("studies", "configs", "runs", "diagnostics", "predictions")
 _V1_STUDY_COLUMNS = {"id", "name", "data", "spec", "created", "seconds"}
 
 # AUTOINCREMENT: a study id is never reused, so a process still holding the id of a study that
 # another process redefined cannot write into the new definition.
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS studies (
+CREATE TABLE IF NOT EXISTS lc_studies (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE NOT NULL, data TEXT NOT NULL,
     fingerprint TEXT NOT NULL, spec TEXT NOT NULL, facts TEXT NOT NULL,
     created REAL NOT NULL, seconds REAL NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS configs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, study_id INTEGER NOT NULL REFERENCES studies(id), key TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS lc_configs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, study_id INTEGER NOT NULL REFERENCES lc_studies(id), key TEXT NOT NULL,
     params TEXT NOT NULL, position INTEGER NOT NULL, UNIQUE (study_id, key));
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY, config_id INTEGER NOT NULL REFERENCES configs(id), repeat INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS lc_runs (
+    id INTEGER PRIMARY KEY, config_id INTEGER NOT NULL REFERENCES lc_configs(id), repeat INTEGER NOT NULL,
     seed INTEGER NOT NULL, status TEXT NOT NULL, rmse REAL, metrics TEXT, finished REAL NOT NULL,
-    UNIQUE (config_id, repeat));
-CREATE TABLE IF NOT EXISTS diagnostics (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id), train BLOB NOT NULL, test BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS predictions (
-    run_id INTEGER PRIMARY KEY REFERENCES runs(id), test BLOB NOT NULL);
+    val_rmse REAL, UNIQUE (config_id, repeat));
+CREATE TABLE IF NOT EXISTS lc_diagnostics (
+    run_id INTEGER PRIMARY KEY REFERENCES lc_runs(id), train BLOB NOT NULL, test BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS lc_predictions (
+    run_id INTEGER PRIMARY KEY REFERENCES lc_runs(id), test BLOB NOT NULL);
 """
 _FIX = "restore a backup or pass another --store path"
 
@@ -115,6 +121,8 @@ class Store:
                     self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     app, version, tables = APPLICATION_ID, SCHEMA_VERSION, set(TABLES)
+        if app == APPLICATION_ID and version == 2 and not self.read_only:
+            app, version, tables = self._migrate_v2()
         self._check_stamp(app, version, tables)
         if not self.read_only:
             # before a study trains for hours into it: a damaged file is found now, not at the first commit
@@ -124,10 +132,35 @@ class Store:
             self._use_wal()
             self.conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a commit survives a killed process
 
+    def _migrate_v2(self) -> tuple[int, int, set[str]]:
+        """Bring a format-2 store to format 3 in one transaction; return the new stamp.
+
+        Renaming keeps every row and id (SQLite rewrites the foreign keys that name a renamed
+        table); runs stored before validation scoring existed get val_rmse NULL.
+        """
+        with self._guard("upgrading the store from format 2"), self.transaction():
+            app, version, tables = self._stamp()
+            if version != 2:  # another process upgraded it meanwhile
+                return app, version, tables
+            missing = [t for t in _V2_TABLES if t not in tables]
+            if missing:
+                raise self._error(f"its tables {', '.join(missing)} are missing", _FIX)
+            for table in _V2_TABLES:
+                self.conn.execute(f"ALTER TABLE {table} RENAME TO {PREFIX}{table}")
+            self.conn.execute(f"ALTER TABLE {PREFIX}runs ADD COLUMN val_rmse REAL")
+            # format-2 studies were scored without a validation tail: say so in their definitions,
+            # so that resuming one with another protocol is refused instead of mixing runs
+            for study_id, spec in self.conn.execute(f"SELECT id, spec FROM {PREFIX}studies").fetchall():
+                spec = {"validation_tail": 0, **self._json(spec, f"the definition of study #{study_id}")}
+                self.conn.execute(f"UPDATE {PREFIX}studies SET spec = ? WHERE id = ?",
+                                  (json.dumps(spec, sort_keys=True, default=str), study_id))
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return self._stamp()
+
     def _use_wal(self, patience: float = 30.0) -> None:
         """Switch the file to WAL journaling (readers never block the writer), waiting while others use it."""
         deadline = time.monotonic() + patience
-        while self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        while self.conn.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):  # in-memory: no WAL
             try:
                 self.conn.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError as exc:
@@ -154,7 +187,10 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise self._error(f"it was written by a newer lstmcast (store format {version}; this one reads "
                                   f"{SCHEMA_VERSION})", "upgrade lstmcast or pass another --store path")
-            if version < SCHEMA_VERSION:  # no stamped format before 2 exists; migrations would go here
+            if version == 2:  # opened read-only: it is upgraded by the first command that writes to it
+                raise self._error("it is in store format 2, which this lstmcast upgrades only when it may write "
+                                  "to the file", "run a command that writes to it (e.g. tune) once, or make it writable")
+            if version < SCHEMA_VERSION:
                 raise self._error(f"its store format {version} is unknown", _FIX)
             missing = [t for t in TABLES if t not in tables]
             if missing:
@@ -236,12 +272,12 @@ class Store:
                 row = None
             if row is None:
                 cur = self.conn.execute(
-                    "INSERT INTO studies (name, data, fingerprint, spec, facts, created) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO lc_studies (name, data, fingerprint, spec, facts, created) VALUES (?, ?, ?, ?, ?, ?)",
                     (name, data, fingerprint, spec_text, json.dumps(facts or {}, default=str), time.time()),
                 )
                 row = (cur.lastrowid,)
                 self.conn.executemany(
-                    "INSERT INTO configs (study_id, key, params, position) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO lc_configs (study_id, key, params, position) VALUES (?, ?, ?, ?)",
                     [(row[0], key, json.dumps(params, default=str), i) for i, (key, params) in enumerate(configs)],
                 )
         self._names[row[0]] = name
@@ -267,7 +303,7 @@ class Store:
 
     def _definition(self, name: str) -> tuple | None:
         """Return (id, data label, fingerprint, spec text) of study ``name``, or None."""
-        return self.conn.execute("SELECT id, data, fingerprint, spec FROM studies WHERE name = ?", (name,)).fetchone()
+        return self.conn.execute("SELECT id, data, fingerprint, spec FROM lc_studies WHERE name = ?", (name,)).fetchone()
 
     def _conflict(self, name: str, stored: tuple, asked: tuple) -> str:
         """Return the message for a study name stored with another data label, data fingerprint or spec."""
@@ -285,19 +321,19 @@ class Store:
 
     def _forget(self, study_id: int) -> None:
         """Delete a study without runs and its configurations (inside the caller's transaction)."""
-        self.conn.execute("DELETE FROM configs WHERE study_id = ?", (study_id,))
-        self.conn.execute("DELETE FROM studies WHERE id = ?", (study_id,))
+        self.conn.execute("DELETE FROM lc_configs WHERE study_id = ?", (study_id,))
+        self.conn.execute("DELETE FROM lc_studies WHERE id = ?", (study_id,))
 
     def _has_runs(self, study_id: int) -> bool:
         return self.conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?)",
+            "SELECT EXISTS (SELECT 1 FROM lc_runs r JOIN lc_configs c ON r.config_id = c.id WHERE c.study_id = ?)",
             (study_id,),
         ).fetchone()[0] == 1
 
     def find_study(self, name: str) -> dict | None:
         """Return a stored study's row (see ``study``), or None when there is none of that name."""
         with self._guard(f"reading study {name!r}"):
-            if self.conn.execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone() is None:
+            if self.conn.execute("SELECT 1 FROM lc_studies WHERE name = ?", (name,)).fetchone() is None:
                 return None
         return self.study(name)
 
@@ -305,7 +341,7 @@ class Store:
         """Return the (config key, repeat) pairs already finished in a study."""
         with self._guard("reading finished runs"):
             rows = self.conn.execute(
-                "SELECT c.key, r.repeat FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?",
+                "SELECT c.key, r.repeat FROM lc_runs r JOIN lc_configs c ON r.config_id = c.id WHERE c.study_id = ?",
                 (study_id,),
             ).fetchall()
         return {(k, rep) for k, rep in rows}
@@ -316,7 +352,8 @@ class Store:
     def save_group(self, study_id: int, results: list[dict], seconds: float) -> int:
         """Write the runs of a finished group in one transaction; return how many were new.
 
-        Each result: config_key, repeat, seed, rmse, metrics (dict), and optionally
+        Each result: config_key, repeat, seed, rmse (test), metrics (dict), and optionally val_rmse
+        (the validation tail's RMSE),
         diagnostics (train, test arrays per epoch) and predictions (test array). A run that is
         already stored (another process sharing the store committed it first) is left as it is:
         runs are deterministic, so both copies are the same. ``seconds`` is added to the study's
@@ -328,12 +365,12 @@ class Store:
             raise ValueError(f"run {dup} appears twice in one group")
         name = self._names.get(study_id, f"#{study_id}")
         with self._guard(f"saving runs of study {name!r}"), self.transaction():
-            if self.conn.execute("SELECT 1 FROM studies WHERE id = ?", (study_id,)).fetchone() is None:
+            if self.conn.execute("SELECT 1 FROM lc_studies WHERE id = ?", (study_id,)).fetchone() is None:
                 raise InputError(
                     f"study {name!r} was redefined or deleted in {self.path} by another process while this one "
                     "was training; its runs were not stored; run it again under another --name"
                 )
-            ids = dict(self.conn.execute("SELECT key, id FROM configs WHERE study_id = ?", (study_id,)).fetchall())
+            ids = dict(self.conn.execute("SELECT key, id FROM lc_configs WHERE study_id = ?", (study_id,)).fetchall())
             done = self.done_runs(study_id)
             now, new = time.time(), 0
             for r in results:
@@ -341,20 +378,20 @@ class Store:
                 if (r["config_key"], r["repeat"]) in done:
                     continue
                 cur = self.conn.execute(
-                    "INSERT INTO runs (config_id, repeat, seed, status, rmse, metrics, finished) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (config_id, r["repeat"], r["seed"], r.get("status", "done"), r["rmse"],
+                    "INSERT INTO lc_runs (config_id, repeat, seed, status, rmse, val_rmse, metrics, finished) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (config_id, r["repeat"], r["seed"], r.get("status", "done"), r["rmse"], r.get("val_rmse"),
                      json.dumps(r.get("metrics", {})), now),
                 )
                 if r.get("diagnostics") is not None:
                     train, test = r["diagnostics"]
-                    self.conn.execute("INSERT INTO diagnostics VALUES (?, ?, ?)",
+                    self.conn.execute("INSERT INTO lc_diagnostics VALUES (?, ?, ?)",
                                       (cur.lastrowid, _blob(train), _blob(test)))
                 if r.get("predictions") is not None:
-                    self.conn.execute("INSERT INTO predictions VALUES (?, ?)", (cur.lastrowid, _blob(r["predictions"])))
+                    self.conn.execute("INSERT INTO lc_predictions VALUES (?, ?)", (cur.lastrowid, _blob(r["predictions"])))
                 new += 1
             if new:
-                self.conn.execute("UPDATE studies SET seconds = seconds + ? WHERE id = ?", (seconds, study_id))
+                self.conn.execute("UPDATE lc_studies SET seconds = seconds + ? WHERE id = ?", (seconds, study_id))
         return new
 
     # ---- reading -----------------------------------------------------------------------------
@@ -366,10 +403,10 @@ class Store:
         """
         with self._guard(f"reading study {name!r}"):
             row = self.conn.execute(
-                "SELECT id, name, data, fingerprint, spec, facts, created, seconds FROM studies WHERE name = ?", (name,)
+                "SELECT id, name, data, fingerprint, spec, facts, created, seconds FROM lc_studies WHERE name = ?", (name,)
             ).fetchone()
             if row is None:
-                known = [r[0] for r in self.conn.execute("SELECT name FROM studies ORDER BY created")]
+                known = [r[0] for r in self.conn.execute("SELECT name FROM lc_studies ORDER BY created")]
                 raise InputError(
                     f"no study named {name!r} in {self.path}; stored studies: {', '.join(known) or 'none'}"
                 )
@@ -382,9 +419,9 @@ class Store:
         """Return one row per study: name, data, configurations, finished runs, seconds, created."""
         with self._guard("listing studies"):
             rows = self.conn.execute(
-                """SELECT s.name, s.data, (SELECT COUNT(*) FROM configs c WHERE c.study_id = s.id),
-                          (SELECT COUNT(*) FROM runs r JOIN configs c ON r.config_id = c.id WHERE c.study_id = s.id),
-                          s.seconds, s.created FROM studies s ORDER BY s.created"""
+                """SELECT s.name, s.data, (SELECT COUNT(*) FROM lc_configs c WHERE c.study_id = s.id),
+                          (SELECT COUNT(*) FROM lc_runs r JOIN lc_configs c ON r.config_id = c.id WHERE c.study_id = s.id),
+                          s.seconds, s.created FROM lc_studies s ORDER BY s.created"""
             ).fetchall()
         frame = pd.DataFrame(rows, columns=["name", "data", "configs", "runs", "seconds", "created"])
         frame["created"] = pd.to_datetime(frame["created"], unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
@@ -394,29 +431,34 @@ class Store:
         """Return a study's (key, params) in definition order."""
         with self._guard("reading configurations"):
             rows = self.conn.execute(
-                "SELECT id, key, params FROM configs WHERE study_id = ? ORDER BY position", (study_id,)
+                "SELECT id, key, params FROM lc_configs WHERE study_id = ? ORDER BY position", (study_id,)
             ).fetchall()
         return [(k, self._json(p, f"configuration row {i}")) for i, k, p in rows]
 
     def runs(self, study_id: int) -> pd.DataFrame:
-        """Return the tidy run table: config key, repeat, seed, status, rmse and the other metrics."""
+        """Return the tidy run table: config key, repeat, seed, status, rmse (test), val_rmse and the other metrics.
+
+        val_rmse is NaN for runs scored without a validation tail (the seeds' protocol, or runs
+        stored before format 3).
+        """
         with self._guard("reading runs"):
             rows = self.conn.execute(
-                """SELECT c.key, r.repeat, r.seed, r.status, r.rmse, r.metrics, r.id FROM runs r
-                   JOIN configs c ON r.config_id = c.id WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
+                """SELECT c.key, r.repeat, r.seed, r.status, r.rmse, r.val_rmse, r.metrics, r.id FROM lc_runs r
+                   JOIN lc_configs c ON r.config_id = c.id WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
                 (study_id,),
             ).fetchall()
-        columns = ["config", "repeat", "seed", "status", "rmse", "metrics"]
-        frame = pd.DataFrame([row[:6] for row in rows], columns=columns)
-        frame["metrics"] = [self._json(row[5], f"run row {row[6]}") for row in rows]
+        columns = ["config", "repeat", "seed", "status", "rmse", "val_rmse", "metrics"]
+        frame = pd.DataFrame([row[:7] for row in rows], columns=columns)
+        frame["val_rmse"] = frame["val_rmse"].astype(float)
+        frame["metrics"] = [self._json(row[6], f"run row {row[7]}") for row in rows]
         return frame
 
     def diagnostics(self, study_id: int) -> pd.DataFrame:
         """Return per-epoch train/test RMSE as a tidy table: config, repeat, seed, epoch, split, rmse."""
         with self._guard("reading diagnostics"):
             rows = self.conn.execute(
-                """SELECT c.key, r.repeat, r.seed, d.train, d.test, r.id FROM diagnostics d
-                   JOIN runs r ON d.run_id = r.id JOIN configs c ON r.config_id = c.id
+                """SELECT c.key, r.repeat, r.seed, d.train, d.test, r.id FROM lc_diagnostics d
+                   JOIN lc_runs r ON d.run_id = r.id JOIN lc_configs c ON r.config_id = c.id
                    WHERE c.study_id = ? ORDER BY c.position, r.repeat""",
                 (study_id,),
             ).fetchall()
@@ -433,8 +475,8 @@ class Store:
         """Return each run's test predictions keyed by (config key, repeat)."""
         with self._guard("reading predictions"):
             rows = self.conn.execute(
-                """SELECT c.key, r.repeat, p.test, r.id FROM predictions p JOIN runs r ON p.run_id = r.id
-                   JOIN configs c ON r.config_id = c.id WHERE c.study_id = ?""",
+                """SELECT c.key, r.repeat, p.test, r.id FROM lc_predictions p JOIN lc_runs r ON p.run_id = r.id
+                   JOIN lc_configs c ON r.config_id = c.id WHERE c.study_id = ?""",
                 (study_id,),
             ).fetchall()
         return {(k, rep): self._array(b, f"the predictions of run row {i}") for k, rep, b, i in rows}

@@ -4,10 +4,18 @@ A configuration is a distribution, not a number (the seeds' lesson), so every co
 run ``repeats`` times and compared by summary statistics. The plan (plan.py) puts every run that
 shares tensor shapes into one ensemble, so a whole study is a few training loops.
 
+Selection is honest: each run is fit on the training part minus a *validation tail* (by default
+as long as the test part, shortened until every configuration still has enough observations to
+fit) and its one-step walk-forward forecasts are scored on that tail and, separately, on the test
+part. ``best`` is chosen on validation; the test score is only reported. ``validation_tail=0``
+keeps the seeds' protocol (fit on the whole training part, selection on the test part itself),
+and every summary says which protocol chose.
+
     study = Study("shampoo", grid={"epochs": [500, 1000], "batch_size": [1, 2, 4]}, repeats=30,
                   base={"stateful": True, "units": 1, "difference": 1}, name="batch-vs-epochs")
     result = study.run(Store("lstmcast.db"))
     result.summary()                 # describe() of test RMSE per configuration
+    result.table()                   # validation and test side by side; result.best() uses validation
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from lstmcast.data.timeindex import season_length
 from lstmcast.evaluation.baselines import BASELINES
 from lstmcast.evaluation.split import resolve_test_size
 from lstmcast.evaluation.walk_forward import target_series, walk_forward
+from lstmcast.experiments.executors import InlineExecutor, check_workers
+from lstmcast.experiments.executors import executor as make_executor
 from lstmcast.experiments.plan import FORECASTER_PARAMS, Group, Plan, canonical, make_plan
 from lstmcast.experiments.store import Store, StoreError
 from lstmcast.forecaster import Forecaster
@@ -47,6 +57,7 @@ class Study:
     base: dict = field(default_factory=dict)
     configs: list | None = None
     test_size: int | float = 12
+    validation_tail: int | float | None = None  # None: as long as the test, capped; 0: select on test
     column: str | list | None = None  # for a CSV/dataset source: the column(s) to keep (load_data)
     date_column: str | None = None
     name: str | None = None
@@ -97,9 +108,12 @@ class Study:
         return f"{label}-" + "-".join(self.grid) if self.grid else f"{label}-study"
 
     def spec(self) -> dict:
-        """Return the definition stored with the study (what must match to resume it)."""
+        """Return the definition stored with the study (what must match to resume it).
+
+        ``validation_tail`` is stored as given: with the data fingerprint it fixes the resolved tail.
+        """
         return {"configs": self.config_list(), "repeats": self.repeats, "test_size": self.test_size,
-                "column": self.column, "date_column": self.date_column,
+                "validation_tail": self.validation_tail, "column": self.column, "date_column": self.date_column,
                 "diagnostics": self.diagnostics}
 
     def series(self) -> pd.Series:
@@ -118,16 +132,40 @@ class Study:
                 done = store.done_runs(study_id)
         return make_plan(self.study_name, configs, self.repeats, done)
 
-    def _check_against(self, y) -> int:
-        """Return the test size after checking every configuration against the data (before anything trains)."""
-        test = resolve_test_size(len(y), self.test_size)
-        for config in self.config_list():
-            f = Forecaster(**_forecaster_params(config))
-            target_series(f, y)
-            f.check_data(len(y) - test, what=f"the training part (all but the last {test})")
-        return test
+    def _check_against(self, y) -> tuple[int, int]:
+        """Return (test size, validation size) after checking every configuration against the data.
 
-    def facts(self, y, test: int) -> "DataFacts":
+        Done before anything trains, so a study never fails halfway for a reason visible up front.
+        """
+        test = resolve_test_size(len(y), self.test_size)
+        forecasters = [Forecaster(**_forecaster_params(c)) for c in self.config_list()]
+        n_train = len(y) - test
+        for f in forecasters:
+            target_series(f, y)
+            f.check_data(n_train, what=f"the training part (all but the last {test})")
+        return test, self._resolve_validation(forecasters, n_train, test)
+
+    def _resolve_validation(self, forecasters: list, n_train: int, test: int) -> int:
+        """Return the validation tail's length (0: the seeds' protocol, selection on the test part)."""
+        given = self.validation_tail
+        if given is None:
+            # as long as the test part, shortened until every configuration can still be fit on
+            # what is left (stateful batches may need a particular count of windows)
+            for val in range(min(test, n_train - 1), 0, -1):
+                if all(_fits(f, n_train - val) for f in forecasters):
+                    return val
+            raise InputError(
+                f"the training part ({n_train} observations) is too short to keep a validation tail for "
+                "choosing the configuration; give a longer series, or validation_tail=0 (--validation-tail 0) "
+                "to choose on the test part itself"
+            )
+        val = _count(given, n_train)
+        if val:
+            for f in forecasters:
+                f.check_data(n_train - val, what=f"the fitting part (training part less the validation tail of {val})")
+        return val
+
+    def facts(self, y, test: int, validation: int = 0) -> "DataFacts":
         """Return what ``show`` prints about the data: label, fingerprint, sizes, season and baseline RMSEs."""
         scored = target_series(Forecaster(**_forecaster_params(self.config_list()[0])), y)
         m = season_length(scored.index)
@@ -140,29 +178,56 @@ class Study:
                 baselines[name] = float(walk_forward(baseline, scored, test, baselines=(), m=m).rmse)
             except InputError:  # too short for this baseline (e.g. less than a season of training data)
                 baselines[name] = None
-        return DataFacts(_data_label(self.data, y), fingerprint(y), len(y), test, m if m > 1 else None, baselines)
+        return DataFacts(_data_label(self.data, y), fingerprint(y), len(y), test, m if m > 1 else None, baselines,
+                         validation)
 
     def _open(self, store: Store, facts: "DataFacts") -> int:
         configs = [(canonical(c), c) for c in self.config_list()]
         return store.open_study(self.study_name, facts.data, self.spec(), configs,
                                 fingerprint=facts.fingerprint, facts=asdict(facts))
 
-    def run(self, store: Store | None = None, progress=None) -> "StudyResult":
+    def run(self, store: Store | None = None, progress=None, workers: int | None = None, executor: str = "local",
+            address: str | None = None) -> "StudyResult":
         """Run every unfinished group, committing each to ``store`` as it finishes; return the results.
 
+        Groups run in ``workers`` processes (None: one per core), or as Ray tasks with
+        ``executor="ray"`` on the cluster at ``address``; either way results come back to this
+        process, which alone writes the store, and equal a sequential run's (``workers=1``) bit for bit.
         ``progress`` (optional) is a tqdm-like object: ``total`` is set to the epochs to train and
-        ``update(n)`` is called as epochs finish.
+        ``update(n)`` is called as epochs (in-process) or whole groups (workers) finish.
         """
         check_int(self.repeats, "repeats", 1)
+        check_workers(workers)
         store = store if store is not None else Store(":memory:")
         name = self.study_name
         y = self.series()
-        test = self._check_against(y)
-        study_id = self._open(store, self.facts(y, test))
+        test, val = self._check_against(y)
+        study_id = self._open(store, self.facts(y, test, val))
         plan = make_plan(name, self.config_list(), self.repeats, store.done_runs(study_id))
         if progress is not None:
             progress.total = sum(g.epochs for g in plan.groups)
             progress.refresh()
+        with make_executor(executor, workers, address, tasks=len(plan.groups)) as ex:
+            if type(ex) is InlineExecutor:
+                self._run_here(plan, store, study_id, y, test, val, progress)
+            else:
+                self._run_on(ex, plan, store, study_id, y, test, val, progress)
+        return StudyResult.load(store, name)  # seconds: all training time stored for the study
+
+    def _run_on(self, ex, plan: Plan, store: Store, study_id: int, y, test: int, val: int, progress) -> None:
+        """Submit every group to ``ex`` (longest first, so the last to finish is short) and store each as it returns."""
+        n_fit = len(y) - test - val
+        order = sorted(range(len(plan.groups)), key=lambda i: -plan.groups[i].work(n_fit))
+        for i in order:
+            ex.submit(i, timed_group, plan.groups[i], y, test, self.diagnostics, self.keep_predictions, val)
+        while ex.pending:
+            i, (results, seconds) = ex.next_result()
+            store.save_group(study_id, results, seconds)
+            if progress is not None:
+                progress.update(plan.groups[i].epochs)
+
+    def _run_here(self, plan: Plan, store: Store, study_id: int, y, test: int, val: int, progress) -> None:
+        """Train the groups one after another in this process, with per-epoch progress."""
         for i, group in enumerate(plan.groups):
             if progress is not None and hasattr(progress, "set_description"):
                 progress.set_description(f"group {i + 1}/{len(plan.groups)} ({len(group.members)} members)")
@@ -171,19 +236,33 @@ class Study:
                 if progress is not None:
                     progress.update(group.epochs)
                 continue
-            t0 = time.perf_counter()
-            results = run_group(group, y, test, self.diagnostics, self.keep_predictions, progress)
-            store.save_group(study_id, results, time.perf_counter() - t0)
-        return StudyResult.load(store, name)  # seconds: all training time stored for the study
+            results, seconds = timed_group(group, y, test, self.diagnostics, self.keep_predictions, val, progress)
+            store.save_group(study_id, results, seconds)
 
 
-def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: bool, progress=None) -> list[dict]:
-    """Train one group as a single ensemble; return one result per run (at its own epoch count)."""
+def timed_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: bool, validation: int = 0,
+                progress=None) -> tuple[list[dict], float]:
+    """Return ``run_group``'s results and the seconds it took (the task a worker or Ray runs)."""
+    t0 = time.perf_counter()
+    results = run_group(group, y, test, diagnostics, keep_predictions, progress, validation=validation)
+    return results, time.perf_counter() - t0
+
+
+def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: bool, progress=None,
+              validation: int = 0) -> list[dict]:
+    """Train one group as a single ensemble; return one result per run (at its own epoch count).
+
+    The ensemble is fit on all but the last ``validation + test`` observations; one pass of
+    one-step forecasts over the rest scores the validation tail (``val_rmse``) and the test part
+    (``rmse``) of each run.
+    """
     start = len(y) - test
-    train = y.iloc[:start]
+    fit_end = start - validation
+    train = y.iloc[:fit_end]
     f = Forecaster(**group.forecaster_params())
     scored = target_series(f, y)  # the column the forecaster predicts
     actual = scored.to_numpy()[start:]
+    val_actual = scored.to_numpy()[fit_end:start]
     snapshots: dict[int, list[tuple[int, object]]] = {}
     for k, member in enumerate(group.members):
         for run in member.runs:
@@ -197,24 +276,29 @@ def run_group(group: Group, y, test: int, diagnostics: bool, keep_predictions: b
         if not evaluators:
             # one evaluator from the first predictable training position to the end: a single
             # (stateful) replay gives both the train curve and the test predictions
-            first = f.layout().first_prediction if diagnostics else start
+            first = f.layout().first_prediction if diagnostics else fit_end
             evaluators["all"] = f.one_step_evaluator(y, first)
-            evaluators["split"] = start - first
-            evaluators["train_actual"] = scored.to_numpy()[first:start]
+            evaluators["split"] = fit_end - first
+            evaluators["train_actual"] = scored.to_numpy()[first:fit_end]
         if diagnostics or epoch in snapshots:
             every = evaluators["all"]()[..., 0]  # (members, positions)
-            pred = every[:, evaluators["split"] :]  # (members, n_test)
+            pred = every[:, evaluators["split"] + validation :]  # (members, n_test)
             err = pred - actual
             test_rmse = np.sqrt(np.mean(err**2, axis=1))
+            if validation:
+                val_err = every[:, evaluators["split"] : evaluators["split"] + validation] - val_actual
+                val_rmse = np.sqrt(np.mean(val_err**2, axis=1))
             if diagnostics:
                 curves[1, epoch - 1] = test_rmse
                 tp = every[:, : evaluators["split"]]
                 curves[0, epoch - 1] = np.sqrt(np.mean((tp - evaluators["train_actual"]) ** 2, axis=1))
             for k, run in snapshots.get(epoch, ()):
+                metrics = {"rmse": float(test_rmse[k]), "mae": float(np.mean(np.abs(err[k])))}
+                if validation:
+                    metrics.update(val_rmse=float(val_rmse[k]), val_mae=float(np.mean(np.abs(val_err[k]))))
                 results.append({
                     "config_key": run.config_key, "repeat": run.repeat, "seed": run.seed,
-                    "rmse": float(test_rmse[k]),
-                    "metrics": {"rmse": float(test_rmse[k]), "mae": float(np.mean(np.abs(err[k])))},
+                    "rmse": float(test_rmse[k]), "val_rmse": metrics.get("val_rmse"), "metrics": metrics,
                     "predictions": pred[k].copy() if keep_predictions else None,
                     "diagnostics": (curves[0, : run.epochs, k].copy(), curves[1, : run.epochs, k].copy())
                     if diagnostics else None,
@@ -241,6 +325,7 @@ class DataFacts:
     test_size: int
     season_length: int | None
     baselines: dict[str, float | None]
+    validation_tail: int = 0  # the validation tail each run was scored on (0: selection on the test part)
 
 
 @dataclass
@@ -298,19 +383,49 @@ class StudyResult:
         vary = self.varying()
         return ", ".join(f"{k}={params.get(k)}" for k in vary) if vary else "config"
 
-    def summary(self) -> pd.DataFrame:
-        """Return describe() of test RMSE per configuration (count, mean, std, min, 25%, 50%, 75%, max)."""
+    @property
+    def validation_tail(self) -> int:
+        """Return the validation tail the runs were scored on (0: the seeds' protocol, chosen on the test part)."""
+        return self.facts.validation_tail if self.facts else 0
+
+    @property
+    def selected_on(self) -> str:
+        """Return the split ``best`` chooses on: "validation", or "test" for the seeds' protocol."""
+        return "validation" if self.validation_tail else "test"
+
+    def summary(self, split: str = "test") -> pd.DataFrame:
+        """Return describe() of RMSE per configuration (count, mean, std, min, 25%, 50%, 75%, max).
+
+        ``split`` is "test" (the reported score) or "validation" (the score ``best`` chooses on).
+        """
+        column = {"test": "rmse", "validation": "val_rmse"}[split]
         rows = []
         for key, params in self.configs:
-            rmse = self.runs.loc[self.runs["config"] == key, "rmse"]
+            rmse = self.runs.loc[self.runs["config"] == key, column].dropna()
             stats = rmse.describe() if len(rmse) else pd.Series(dtype=float)
             rows.append(pd.Series(stats, name=self.label(params)))
         table = pd.DataFrame(rows)
         return table.reindex(columns=["count", "mean", "std", "min", "25%", "50%", "75%", "max"])
 
+    def table(self) -> pd.DataFrame:
+        """Return validation and test RMSE side by side per configuration (runs, mean, std, min, max of each).
+
+        Without a validation tail (the seeds' protocol) only the test columns are given.
+        """
+        parts = {"validation": self.summary("validation")} if self.validation_tail else {}
+        parts["test"] = self.summary("test")
+        table = pd.concat({k: v[["mean", "std", "min", "max"]] for k, v in parts.items()}, axis=1)
+        table.insert(0, ("", "runs"), parts["test"]["count"].fillna(0).astype(int))
+        return table
+
     def best(self) -> tuple[str, dict] | None:
-        """Return the label and parameters of the configuration with the lowest mean test RMSE (None before any run)."""
-        means = {key: self.runs.loc[self.runs["config"] == key, "rmse"].mean() for key, _ in self.configs}
+        """Return the label and parameters of the configuration with the lowest mean RMSE on ``selected_on``.
+
+        That is the validation tail, or the test part for a study run with the seeds' protocol
+        (validation_tail=0). None before any run.
+        """
+        column = "val_rmse" if self.validation_tail else "rmse"
+        means = {key: self.runs.loc[self.runs["config"] == key, column].mean() for key, _ in self.configs}
         finite = [k for k in means if np.isfinite(means[k])]
         if not finite:
             return None
@@ -335,13 +450,19 @@ class StudyResult:
     def to_json(self) -> dict:
         """Return the CLI's JSON for a study (DESIGN.md contract)."""
         table = self.summary()
+        validation = self.summary("validation") if self.validation_tail else None
         configs = []
-        for (key, params), (_, stats) in zip(self.configs, table.iterrows()):
-            configs.append({"params": params, "rmse": {k: _num(v) for k, v in stats.items()}})
+        for i, ((key, params), (_, stats)) in enumerate(zip(self.configs, table.iterrows())):
+            entry = {"params": params, "rmse": {k: _num(v) for k, v in stats.items()}}
+            if validation is not None:
+                entry["validation_rmse"] = {k: _num(v) for k, v in validation.iloc[i].items()}
+            configs.append(entry)
         best = self.best()
         label = best[0] if best else None
         baselines = dict(self.facts.baselines) if self.facts else {"persistence": None}
         return {"data": self.data, "study": self.name, "configs": configs, "best": label,
+                "selected_on": self.selected_on, "validation_tail": self.validation_tail,
+                "planned_runs": self.planned_runs, "complete": self.complete,
                 "baselines": baselines, "seconds": self.seconds}
 
 
@@ -374,6 +495,31 @@ def _data_label(data, y) -> str:
 
 def _runs_of(group: Group) -> set[tuple[str, int]]:
     return {(run.config_key, run.repeat) for member in group.members for run in member.runs}
+
+
+def _fits(f: Forecaster, n_obs: int) -> bool:
+    try:
+        f.check_data(n_obs)
+    except InputError:
+        return False
+    return True
+
+
+def _count(size, n_train: int) -> int:
+    """Return the validation tail for ``size``: a count (int >= 0) or a fraction in (0, 1) of the training part."""
+    if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)):
+        raise InputError(f"validation_tail must be a count (int >= 0) or a fraction in (0, 1); got {size!r}")
+    if isinstance(size, (int, np.integer)):
+        count = int(size)
+    elif 0.0 < float(size) < 1.0:
+        count = max(1, int(np.floor(n_train * float(size) + 0.5)))
+    else:
+        raise InputError(f"validation_tail={size} is a float, so it must be a fraction in (0, 1); pass an int for a "
+                         "count (0 chooses on the test part)")
+    if not 0 <= count < n_train:
+        raise InputError(f"validation_tail={size} gives {count} validation observations but the training part has "
+                         f"{n_train}; pass a count from 0 to {n_train - 1}")
+    return count
 
 
 def _forecaster_params(config: dict) -> dict:
