@@ -25,6 +25,10 @@ def __getattr__(name: str):
         from lstmcast.experiments.study import Study
 
         return Study
+    if name == "search":
+        from lstmcast.experiments.search import search
+
+        return search
     if name == "datasets":
         from lstmcast.data import datasets
 

@@ -16,7 +16,7 @@ Modules: ``options`` (shared options, and the options generated from lstmcast.pa
 ``studies`` (tune, studies, show, reproduce).
 """
 
-from lstmcast.cli import forecasting, studies  # noqa: F401  (registers the commands on app)
+from lstmcast.cli import forecasting, search, studies  # noqa: F401  (registers the commands on app)
 from lstmcast.cli.app import app
 
 __all__ = ["app", "main"]
