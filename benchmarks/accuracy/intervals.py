@@ -117,10 +117,13 @@ def ets_table(folds: dict, y: pd.Series) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame) -> dict:
-    """Return ``{"80": {"coverage", "width", "winkler"}, "95": ...}`` over every row of a folds table."""
+    """Return ``{"80": {"coverage", "width", "winkler"}, "95": ..., "rmse": float}`` over every row of a folds table."""
+    from lstmcast.evaluation.metrics import rmse
     from lstmcast.evaluation.walk_forward import interval_summary
 
-    return {str(lv): values for lv, values in interval_summary(table).items()}
+    out = {str(lv): values for lv, values in interval_summary(table).items()}
+    out["rmse"] = float(rmse(table["actual"], table["forecast"]))
+    return out
 
 
 def score_series(entry: dict, y: pd.Series, stats: dict, stride: int) -> dict:
@@ -159,6 +162,7 @@ def pooled(results: dict, pair: str) -> dict:
         for metric in ("width", "winkler"):
             out[f"{metric}_ratio_{lv}"] = geometric_mean(
                 [r["lstmcast"][lv][metric] / r["AutoETS"][lv][metric] for r in done.values()])
+    out["rmse_ratio"] = geometric_mean([r["lstmcast"]["rmse"] / r["AutoETS"]["rmse"] for r in done.values()])
     return out
 
 
@@ -185,15 +189,16 @@ def targets(pools: dict) -> list[str]:
 def print_tables(entries: list[dict], results: dict, pools: dict, stride: int, source: str) -> None:
     """Print one block per horizon (per series, then pooled) and the targets."""
     print(source)
-    print("coverage in percent; width and Winkler score in the data's units; w/E and s/E = lstmcast's width "
-          "and score over AutoETS's (pooled: geometric mean over series); pooled coverage counts every forecast")
+    print("coverage in percent; width and Winkler score in the data's units; w/E, s/E and r/E = lstmcast's width, "
+          "score and point RMSE over AutoETS's (pooled: geometric mean over series); pooled coverage counts every "
+          "forecast")
     for horizon, s in pairs(stride):
         pair = key(horizon, s)
         print(f"\nh={horizon} (h=min({horizon}, test) per series), stride {s}")
         head = ["series", "fc"]
         for method in ("lstm", "ETS"):
             head += [f"{method} c80", "c95", "w80", "w95", "wk80", "wk95"]
-        head += ["w/E 80", "w/E 95", "s/E 80", "s/E 95"]
+        head += ["w/E 80", "w/E 95", "s/E 80", "s/E 95", "r/E"]
         lines = [head]
         for e in entries:
             r = results[e["name"]][pair]
@@ -212,6 +217,7 @@ def print_tables(entries: list[dict], results: dict, pools: dict, stride: int, s
             for metric in ("width", "winkler"):
                 for lv in map(str, LEVELS):
                     line.append("-" if ours is None else f"{ours[lv][metric] / ets[lv][metric]:.3f}")
+            line.append("-" if ours is None else f"{ours['rmse'] / ets['rmse']:.3f}")
             lines.append(line)
         pool = pools[pair]
         if "lstmcast" in pool:
@@ -219,6 +225,7 @@ def print_tables(entries: list[dict], results: dict, pools: dict, stride: int, s
             for method in ("lstmcast", "AutoETS"):
                 line += [f"{pool[method][str(lv)]['coverage']:.1f}" for lv in LEVELS] + ["-"] * 4
             line += [f"{pool[f'{m}_ratio_{lv}']:.3f}" for m in ("width", "winkler") for lv in LEVELS]
+            line.append(f"{pool['rmse_ratio']:.3f}")
             lines.append(line)
         widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
         for i, line in enumerate(lines):
