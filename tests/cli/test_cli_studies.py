@@ -22,7 +22,7 @@ from cli_assertions import assert_one_line_error, assert_png  # noqa: E402
 
 runner = CliRunner()
 TUNE_KEYS = {"data", "study", "configs", "seconds"}  # DESIGN.md's tune contract
-TUNE_EXTRA_KEYS = {"best", "baselines"}  # additions beyond the contract (as evaluate reports baselines)
+TUNE_EXTRA_KEYS = {"best", "baselines", "selected_on", "validation_tail", "planned_runs", "complete"}  # beyond the contract
 DESCRIBE_KEYS = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
 SHAMPOO_PERSISTENCE = 136.761  # the seed's persistence RMSE on the last 12 months
 # A stateful 1-unit LSTM on the differenced series, as the shampoo seed; batch sizes 1 and 2 divide its 22 windows.
@@ -95,7 +95,7 @@ def test_tune_json_holds_one_describe_table_per_grid_point(tuned):
 
 def test_tune_json_names_the_best_configuration_and_persistence(tuned):
     _, obj = tuned
-    best = min(obj["configs"], key=lambda c: c["rmse"]["mean"])["params"]
+    best = min(obj["configs"], key=lambda c: c["validation_rmse"]["mean"])["params"]
     assert obj["best"] == f"batch_size={best['batch_size']}, epochs={best['epochs']}"
     assert round(obj["baselines"]["persistence"], 3) == SHAMPOO_PERSISTENCE
 
@@ -118,7 +118,7 @@ def test_tune_prints_a_summary_table_without_json(tmp_path):
     for label in ("batch_size=1, epochs=5", "batch_size=2, epochs=10"):
         assert label in out
     assert "persistence RMSE on the same split: 136.761" in out
-    assert "best (lowest mean test RMSE):" in out
+    assert "best (lowest mean validation RMSE):" in out
     assert "8 runs" in out
 
 
@@ -189,13 +189,14 @@ def test_dry_run_prints_the_plan_and_trains_nothing(tmp_path):
     result = tune(store, "--dry-run")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == f"study {STUDY}: 2 group(s), 8 run(s) to train, 0 already stored"
+    assert lines[0] == (f"study {STUDY}: 2 group(s), 8 run(s) to train, 0 already stored; "
+                        "each fit on 12 observations (validation tail 12, test 12)")
     groups = [line for line in lines if line.strip().startswith("group ")]
     assert len(groups) == 2  # one group per batch size; the epoch counts are snapshots of one run
     for line in groups:
         assert "2 members, 4 runs, 10 epochs" in line and "optimizer steps" in line
-    # 36 months - 12 test - 1 difference - 1 look-back = 22 windows: 220 steps at batch 1, 110 at batch 2
-    assert " 220 optimizer steps" in result.stdout and " 110 optimizer steps" in result.stdout
+    # 36 months - 12 test - 12 validation - 1 difference - 1 look-back = 10 windows: 100 steps at batch 1, 50 at 2
+    assert " 100 optimizer steps" in result.stdout and " 50 optimizer steps" in result.stdout
     assert run_count(store) == 0
 
 
@@ -205,7 +206,8 @@ def test_dry_run_json_lists_groups_members_and_steps(tmp_path):
     assert obj["study"] == STUDY
     assert (obj["runs"], obj["skipped_runs"]) == (8, 0)
     assert sorted((g["params"]["batch_size"], g["members"], g["runs"], g["epochs"], g["steps"])
-                  for g in obj["groups"]) == [(1, 2, 4, 10, 220), (2, 2, 4, 10, 110)]
+                  for g in obj["groups"]) == [(1, 2, 4, 10, 100), (2, 2, 4, 10, 50)]
+    assert (obj["validation_tail"], obj["test_size"]) == (12, 12)
     assert run_count(store) == 0
 
 
@@ -221,6 +223,39 @@ def test_dry_run_leaves_the_name_free_for_a_changed_study(tmp_path):
     result = invoke("tune", "shampoo", "--grid", "epochs=5,10", "--grid", "batch_size=1,2", *BASE, "--units", "2",
                     "--store", store, "--json")
     assert json_of(result)["study"] == STUDY
+
+
+def test_dry_run_with_the_seeds_protocol_fits_on_the_whole_training_part(tmp_path):
+    obj = json_of(tune(tmp_path / "x.db", "--dry-run", "--json", "--validation-tail", "0"))
+    # 36 - 12 test - 1 difference - 1 look-back = 22 windows: 220 steps at batch 1, 110 at batch 2
+    assert sorted(g["steps"] for g in obj["groups"]) == [110, 220] and obj["validation_tail"] == 0
+
+
+# ---- validation and test side by side -----------------------------------------------------------
+
+
+def test_tune_prints_validation_and_test_side_by_side_and_chooses_on_validation(tuned):
+    store, _ = tuned
+    out = invoke("show", STUDY, "--store", store).stdout
+    header = out.splitlines()[1]
+    assert "validation" in header and "test" in header and header.index("validation") < header.index("test")
+    assert "best (lowest mean validation RMSE):" in out and "INCOMPLETE" not in out
+    shown = json_of(invoke("show", STUDY, "--store", store, "--json"))
+    assert shown["selected_on"] == "validation" and shown["complete"] is True
+    best = min(shown["configs"], key=lambda c: c["validation_rmse"]["mean"])
+    assert shown["best"] == ", ".join(f"{k}={best['params'][k]}" for k in ("batch_size", "epochs"))
+
+
+def test_show_flags_an_incomplete_study(tmp_path):
+    store = tmp_path / "x.db"
+    json_of(tune(store, "--json"))
+    with sqlite3.connect(store) as conn:
+        conn.execute("DELETE FROM lc_predictions")
+        conn.execute("DELETE FROM lc_runs WHERE repeat = 1")
+    conn.close()
+    out = invoke("show", STUDY, "--store", store).stdout
+    assert "INCOMPLETE: 4 of 8 planned runs are stored" in out
+    assert json_of(invoke("show", STUDY, "--store", store, "--json"))["complete"] is False
 
 
 # ---- studies and show ---------------------------------------------------------------------------
@@ -404,7 +439,8 @@ def test_a_failed_study_does_not_block_the_corrected_command(tmp_path):
 def test_reproduce_shampoo_batch_size_puts_ours_beside_the_published_means(tmp_path):
     store = tmp_path / "x.db"
     obj = json_of(invoke("reproduce", "shampoo-batch-size", "--repeats", "2", "--store", store, "--json"))
-    assert set(obj) == {"data", "study", "tables", "baselines", "seconds"}
+    assert set(obj) == {"data", "study", "tables", "baselines", "seconds", "selected_on"}
+    assert obj["selected_on"] == "test"  # the seed's protocol, labelled
     assert (obj["data"], obj["study"]) == ("shampoo", "shampoo-batch-size-r2")
     assert list(obj["tables"]) == ["shampoo-batch-size"]
     rows = obj["tables"]["shampoo-batch-size"]

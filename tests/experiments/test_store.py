@@ -75,7 +75,7 @@ def test_save_group_writes_runs_diagnostics_and_predictions(store):
     store.save_group(study_id, results, seconds=1.5)
 
     runs = store.runs(study_id)
-    assert list(runs.columns) == ["config", "repeat", "seed", "status", "rmse", "metrics"]
+    assert list(runs.columns) == ["config", "repeat", "seed", "status", "rmse", "val_rmse", "metrics"]
     assert runs[["config", "repeat", "seed", "status", "rmse"]].values.tolist() == [
         ["a", 0, 1000, "done", 101.5], ["a", 1, 1001, "done", 99.25],
         ["b", 0, 1000, "done", 98.0], ["b", 1, 1001, "done", 97.0],

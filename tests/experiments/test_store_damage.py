@@ -151,12 +151,12 @@ def test_a_store_of_the_first_format_asks_for_a_new_store_file(tmp_path):
 
 
 @pytest.mark.parametrize(("sql", "fragment"), [
-    ("UPDATE configs SET params = '{\"units\": 1,' WHERE key = 'b'", "configuration row 2 holds bad JSON"),
+    ("UPDATE lc_configs SET params = '{\"units\": 1,' WHERE key = 'b'", "configuration row 2 holds bad JSON"),
     ("UPDATE lc_runs SET metrics = 'rmse=1' WHERE id = 3", "run row 3 holds bad JSON"),
     ("UPDATE lc_studies SET spec = '[1, 2' WHERE name = 's'", "the definition of study 's' holds bad JSON"),
     ("UPDATE lc_studies SET facts = '{\"n\": 36}' WHERE name = 's'", "the stored facts of study 's' do not fit"),
-    ("UPDATE predictions SET test = x'0102030405' WHERE run_id = 2", "the predictions of run row 2"),
-    ("UPDATE diagnostics SET train = 'text' WHERE run_id = 1", "the train diagnostics of run row 1"),
+    ("UPDATE lc_predictions SET test = x'0102030405' WHERE run_id = 2", "the predictions of run row 2"),
+    ("UPDATE lc_diagnostics SET train = 'text' WHERE run_id = 1", "the train diagnostics of run row 1"),
 ], ids=["config-json", "metrics-json", "spec-json", "facts-shape", "short-blob", "text-blob"])
 def test_a_bad_row_is_a_store_error_naming_the_row(built, sql, fragment):
     with sqlite3.connect(built) as conn:

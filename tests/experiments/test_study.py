@@ -20,7 +20,9 @@ STATS = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]
 
 
 def _study(**kwargs) -> Study:
-    args = {"grid": {"epochs": [5, 10]}, "repeats": 3, "base": SHAMPOO, "test_size": 12}
+    # the seeds' protocol (no validation tail): runs compare with solo fits on the whole training part;
+    # test_validation.py covers the validation tail
+    args = {"grid": {"epochs": [5, 10]}, "repeats": 3, "base": SHAMPOO, "test_size": 12, "validation_tail": 0}
     return Study("shampoo", **{**args, **kwargs})
 
 

@@ -62,7 +62,7 @@ def _print_summary(result) -> None:
         typer.echo(f"validation: the last {result.validation_tail} observations before the test part (each run is "
                    "fit on what precedes them); test: reported only, never used to choose")
     if result.persistence is not None:
-        typer.echo(f"persistence RMSE on the test part: {result.persistence:.3f}")
+        typer.echo(f"persistence RMSE on the same split: {result.persistence:.3f}")
     best = result.best()
     if best is not None:
         if result.validation_tail:
@@ -157,17 +157,17 @@ def _parse_validation_tail(text: str | None) -> int | float | None:
 
 def _print_plan(study, store: Path, as_json: bool) -> None:
     """Print the groups the study would train: parameters, members, runs, epochs and optimizer steps."""
-    from lstmcast.evaluation.split import resolve_test_size
-
     plan = study.plan(_open_store(store))
     y = study.series()
-    n_train = len(y) - resolve_test_size(len(y), study.test_size)
-    rows = plan.describe(n_train)
+    test, val = study._check_against(y)
+    rows = plan.describe(len(y) - test - val)  # runs are fit on what precedes the validation tail
     if as_json:
-        print_json({"study": study.study_name, "groups": rows, "runs": plan.n_runs, "skipped_runs": plan.skipped_runs})
+        print_json({"study": study.study_name, "groups": rows, "runs": plan.n_runs, "skipped_runs": plan.skipped_runs,
+                    "validation_tail": val, "test_size": test})
         return
     typer.echo(f"study {study.study_name}: {len(rows)} group(s), {plan.n_runs} run(s) to train, "
-               f"{plan.skipped_runs} already stored")
+               f"{plan.skipped_runs} already stored; each fit on {len(y) - test - val} observations "
+               f"(validation tail {val}, test {test})")
     for row in rows:
         typer.echo(f"  group {row['group']}: {row['members']} members, {row['runs']} runs, {row['epochs']} epochs, "
                    f"{row['steps']} optimizer steps; {row['params']}")

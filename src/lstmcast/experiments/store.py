@@ -199,7 +199,7 @@ class Store:
         if app == 0 and not tables:  # an empty database opened read-only
             raise self._error("it holds no lstmcast tables (an empty database)", "pass the store a study was run in")
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(studies)")} if "studies" in tables else set()
-        if app == 0 and columns == _V1_STUDY_COLUMNS and tables <= set(TABLES):
+        if app == 0 and columns == _V1_STUDY_COLUMNS and tables <= set(_V2_TABLES):
             raise self._error(
                 "it was written by an older lstmcast (store format 1, without data fingerprints or stored "
                 "baselines), which this version does not resume or show",
