@@ -127,8 +127,14 @@ class Forecaster(BaseEstimator):
         )
 
     def min_train_size(self) -> int:
-        """Return the fewest observations ``fit`` accepts (before the skeleton's warm-up, known only after fit)."""
-        return self.layout(season_length=self.season_length or 1).needed
+        """Return the fewest observations ``fit`` accepts.
+
+        For model="auto" the skeleton is chosen on the data, so its warm-up is bounded from above
+        (a seasonal difference plus a trend anchor: season length + 2).
+        """
+        m = getattr(self, "season_length_", None) or self.season_length or 1
+        warmup = self.difference + ((m if m > 1 else 0) + 2 if self.model == "auto" else 0)
+        return self.layout(warmup, season_length=m).needed
 
     def model_config(self, n_features: int, n_targets: int, p: dict | None = None) -> ModelConfig:
         """Return the network configuration for data with these feature and target counts."""

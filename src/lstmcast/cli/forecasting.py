@@ -278,7 +278,9 @@ def evaluate_command(
             target_series(forecaster, series), result.predictions, plot, label=spec.name,
             baseline=None if spec.name == "persistence" else result.baseline_predictions.get("persistence"),
             members=result.member_predictions,
-            title=f"{data}: walk-forward one-step over the last {n_test} observations",
+            folds=result.folds if (levels or steps > 1 or stride > 1) else None,
+            title=f"{data}: walk-forward {'one-step' if steps == 1 else f'{steps}-step, stride {stride}'} "
+                  f"over the last {n_test} observations",
         )
 
     out = {
@@ -453,7 +455,7 @@ def forecast_command(
             import pandas as pd
 
             history = pd.Series(history, index=forecaster.index_, name=future.name)
-        plot_forecast(target_series(forecaster, history), future, plot, members=members,
+        plot_forecast(target_series(forecaster, history), future, plot, members=members, bands=bands,
                       label=f"{spec_name} ({method})", title=f"{data or model_file}: forecast of {steps} steps")
 
     index = [label(t) for t in future.index]

@@ -134,7 +134,7 @@ def calibrate(
     leaves a calibration tail in which each of ``n_origins`` consecutive origins forecasts all
     ``horizon`` steps via ``forecast(horizon, y=y_train[:origin])``. ``refit=k`` fits a fresh
     clone on ``y_train[:origin]`` every ``k`` origins instead of fitting once. The default
-    ``n_origins`` is ``max(10, ceil(len / 5))``, capped so that the first fit still gets
+    ``n_origins`` is ``max(10, ceil(len / 2))``, capped so that the first fit still gets
     ``min_train_size()`` observations.
 
     Per step and level the width is the ``ceil((n + 1) * level / 100)``-th smallest absolute error
@@ -162,7 +162,9 @@ def calibrate(
             "pass a longer training series or a shorter horizon"
         )
     if n_origins is None:
-        n_origins = min(max(MIN_DEFAULT_ORIGINS, math.ceil(n / 5)), most)
+        # half the training data: fewer origins (a fifth) measured 70.5/86.5% coverage at h=12 on the
+        # public series (benchmarks/accuracy/intervals.py), half 79.5/93.2%
+        n_origins = min(max(MIN_DEFAULT_ORIGINS, math.ceil(n / 2)), most)
     n_origins = check_int(n_origins, "n_origins", minimum=1)
     if n_origins > most:
         raise InputError(
