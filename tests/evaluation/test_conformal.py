@@ -112,9 +112,9 @@ def test_a_bad_state_is_an_input_error(state):
         ConformalBands.from_state(state)
 
 
-def test_default_origins_are_a_fifth_of_the_series_at_least_ten():
-    assert calibrate(Persistence(), _walk(100, 6), horizon=2, levels=[80]).n_origins == 20
-    assert calibrate(Persistence(), _walk(30, 6), horizon=2, levels=[80]).n_origins == 10
+def test_default_origins_are_half_the_series_at_least_ten():
+    assert calibrate(Persistence(), _walk(100, 6), horizon=2, levels=[80]).n_origins == 50
+    assert calibrate(Persistence(), _walk(16, 6), horizon=2, levels=[80]).n_origins == 10
     # capped so that the first fit keeps min_train_size() observations: 8 - 2 + 1 origins for Drift (needs 2)
     assert calibrate(Drift(), _walk(9, 6), horizon=2, levels=[80]).n_origins == 6
 
