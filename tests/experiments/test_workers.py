@@ -81,3 +81,25 @@ def test_the_default_path_does_not_import_ray():
             "s.make_executor('local', workers=2, tasks=2).close(); print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+
+def _fail_on(x: int) -> int:
+    if x == 0:
+        raise ValueError("task 0 failed")
+    import time
+
+    time.sleep(600)  # a long group nobody will store
+    return x
+
+
+@pytest.mark.slow
+def test_a_failing_task_reaches_the_driver_and_stops_the_others():
+    with pytest.raises(ValueError, match="task 0 failed"):
+        with executor("local", workers=2) as ex:
+            ex.submit(1, _fail_on, 1)
+            ex.submit(0, _fail_on, 0)
+            workers = list(ex._pool._processes.values())  # started by the submissions
+            while ex.pending:
+                ex.next_result()
+    assert workers and not any(p.is_alive() for p in workers)  # stopped, not waited for

@@ -73,8 +73,8 @@ class InlineExecutor:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        self.close(abort=exc_type is not None)
         return False
 
     @property
@@ -88,7 +88,7 @@ class InlineExecutor:
         key, fn, args = self._queue.popleft()
         return key, fn(*args)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         self._queue.clear()
 
 
@@ -119,11 +119,18 @@ class ProcessExecutor(InlineExecutor):
         key = self._futures.pop(future)
         return key, future.result()  # a task's exception is raised here, in the driver
 
-    def close(self) -> None:
-        for future in self._futures:
-            future.cancel()
+    def close(self, abort: bool = False) -> None:
+        """End the workers; ``abort`` (the driver failed or was interrupted) stops the tasks still running."""
+        if abort:
+            # a failed or interrupted driver must not wait for hours of groups nobody will store;
+            # the pool has no public way to stop running tasks
+            processes = list(getattr(self._pool, "_processes", {}).values())
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=10)
         self._futures.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=not abort, cancel_futures=True)
 
 
 class RayExecutor(InlineExecutor):
@@ -166,7 +173,7 @@ class RayExecutor(InlineExecutor):
             original = getattr(exc, "cause", None)
             raise (original if isinstance(original, BaseException) else cause) from None
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         for ref in self._refs:
-            self._ray.cancel(ref)
+            self._ray.cancel(ref, force=abort)
         self._refs.clear()
