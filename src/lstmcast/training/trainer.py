@@ -171,6 +171,10 @@ def _raise_if_numerical(err: Exception, kernel, epoch: int, config: TrainConfig)
 def _repeat(a, members: int):
     """Return the batch ``a`` seen by every member (a broadcast view, no copy): (members, *a.shape)."""
     if isinstance(a, np.ndarray):
+        if a.flags.c_contiguous:  # the cheap way (np.broadcast_to costs ~10 us, a step of the seeds' models ~30)
+            view = np.ndarray((members,) + a.shape, a.dtype, a, 0, (0,) + a.strides)
+            view.flags.writeable = False
+            return view
         return np.broadcast_to(a, (members,) + a.shape)
     return a.expand(members, *a.shape)
 
