@@ -129,11 +129,11 @@ class Forecaster(BaseEstimator):
     def min_train_size(self) -> int:
         """Return the fewest observations ``fit`` accepts.
 
-        For model="auto" the skeleton is chosen on the data, so its warm-up is bounded from above
-        (a seasonal difference plus a trend anchor: season length + 2).
+        For model="auto" the skeleton is chosen to fit the data (no seasonal candidate on a short
+        series), so only the level anchor's one-row warm-up is certain.
         """
         m = getattr(self, "season_length_", None) or self.season_length or 1
-        warmup = self.difference + ((m if m > 1 else 0) + 2 if self.model == "auto" else 0)
+        warmup = self.difference + (1 if self.model == "auto" else 0)
         return self.layout(warmup, season_length=m).needed
 
     def model_config(self, n_features: int, n_targets: int, p: dict | None = None) -> ModelConfig:
