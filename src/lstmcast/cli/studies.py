@@ -26,12 +26,13 @@ AddressOpt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 
 
-def _open_store(path: Path):
+def _open_store(path: Path, read_only: bool = False):
+    """Return the store at ``path``; commands that only read it never write or create it."""
     from lstmcast.experiments.store import Store
 
     if path.parent and not path.parent.is_dir():
         raise InputError(f"cannot open the store {path}: the folder {path.parent} does not exist")
-    return Store(path)
+    return Store(path, read_only=read_only)
 
 
 def _check_plots(*paths: Path | None) -> None:
@@ -178,7 +179,7 @@ def studies_command(store: StoreOpt = Path("lstmcast.db"), as_json: JsonOpt = Fa
     """List the studies kept in the store."""
     if not store.exists():
         raise InputError(f"no store at {store}; run 'lstmcast tune' or 'lstmcast reproduce' first, or pass --store")
-    frame = _open_store(store).list_studies()
+    frame = _open_store(store, read_only=True).list_studies()
     if as_json:
         print_json({"store": str(store), "studies": frame.to_dict(orient="records")})
         return
@@ -202,7 +203,7 @@ def show_command(
     if not store.exists():
         raise InputError(f"no store at {store}; pass --store")
     _check_plots(plot, diagnostics_plot)
-    result = StudyResult.load(_open_store(store), name)
+    result = StudyResult.load(_open_store(store, read_only=True), name)
     _study_plots(result, plot, diagnostics_plot)
     if as_json:
         print_json(result.to_json())
