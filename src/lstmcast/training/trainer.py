@@ -106,8 +106,11 @@ def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) 
             _raise_if_numerical(err, kernel, epoch, config)
             raise
         losses[epoch] = _as_numpy(total) / seen
-        _check_finite(kernel, losses[epoch], epoch, config)
         stop = steps == config.max_steps
+        # finite losses mean the parameters they came from were finite: the parameters themselves
+        # are checked after the last update (a callback predicting with a diverged network raises in predict)
+        _check_finite(kernel, losses[epoch], epoch, config,
+                      parameters=stop or epoch == config.epochs - 1 or validation is not None)
         if validation is not None or callbacks:
             kernel.sync()
         if validation is not None:
@@ -142,15 +145,15 @@ def _diverged(what: str, value, epoch: int, members, config: TrainConfig) -> Tra
     )
 
 
-def _check_finite(kernel, epoch_losses: np.ndarray, epoch: int, config: TrainConfig) -> None:
-    """Raise TrainingDivergedError when a member's loss or parameters are NaN or infinite."""
+def _check_finite(kernel, epoch_losses: np.ndarray, epoch: int, config: TrainConfig, parameters: bool = True) -> None:
+    """Raise TrainingDivergedError when a member's loss (or, with ``parameters``, a parameter) is NaN or infinite."""
     # the networks are float32 (the NumPy kernel computes in float64): beyond float32's range is divergence
     with np.errstate(over="ignore"):
         as32 = epoch_losses.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(as32))
     if bad.size:
         raise _diverged("training loss", as32[bad[0]], epoch, bad.tolist(), config)
-    bad = np.flatnonzero(kernel.nonfinite_members())
+    bad = np.flatnonzero(kernel.nonfinite_members()) if parameters else np.array([], dtype=int)
     if bad.size:
         raise _diverged("a parameter (after the optimizer step)", "nan or inf", epoch, bad.tolist(), config)
 
