@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from series_io import HERE, load_entries, write_atomic  # noqa: E402
 BENCH_PY = HERE / ".venv" / "bin" / "python"
 STATS = ("AutoETS", "AutoARIMA", "AutoTheta")
 BASELINES = ("naive", "seasonal_naive")
@@ -49,18 +49,6 @@ class Candidate:
 
 
 # ---- inputs ------------------------------------------------------------------------------------
-
-def load_entries(series: str | None, heldout: bool) -> list[dict]:
-    """Return the series.json entries to run: the public ones (plus held-out ones), or those named."""
-    entries = json.loads((HERE / "series.json").read_text())
-    if series:
-        wanted = series.split(",")
-        unknown = sorted(set(wanted) - {e["name"] for e in entries})
-        if unknown:
-            sys.exit(f"unknown series {unknown}; series.json has {[e['name'] for e in entries]}")
-        return [e for e in entries if e["name"] in wanted]
-    return [e for e in entries if heldout or not e["heldout"]]
-
 
 def stats_figures(entries: list[dict], cache: Path | None) -> tuple[dict, str]:
     """Return (stats.py's per-series results, a line saying where they come from).
@@ -258,18 +246,6 @@ def print_table(summary: dict, candidates: list[Candidate], source: str) -> None
     for c in candidates:
         for name, error in c.errors.items():
             print(f"{c.label} on {name}: {error}")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,20 +24,8 @@ import statsforecast
 from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-HERE = Path(__file__).resolve().parent
+from series_io import HERE, load_entries, write_atomic  # noqa: E402
 MODELS = {"AutoETS": AutoETS, "AutoARIMA": AutoARIMA, "AutoTheta": AutoTheta}
-
-
-def load_entries(series: str | None, heldout: bool) -> list[dict]:
-    """Return the series.json entries to score: the public ones (plus held-out ones), or those named."""
-    entries = json.loads((HERE / "series.json").read_text())
-    if series:
-        wanted = series.split(",")
-        unknown = sorted(set(wanted) - {e["name"] for e in entries})
-        if unknown:
-            raise SystemExit(f"unknown series {unknown}; series.json has {[e['name'] for e in entries]}")
-        return [e for e in entries if e["name"] in wanted]
-    return [e for e in entries if heldout or not e["heldout"]]
 
 
 def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -86,18 +72,6 @@ def score_series(entry: dict) -> dict:
         scores[name] = model_score(name, y, test, m)
     scores["seconds"] = sum(s["seconds"] for s in scores.values() if s)
     return scores
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main() -> None:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,20 +28,8 @@ import pandas as pd
 import statsforecast
 from statsforecast.models import AutoETS
 
-HERE = Path(__file__).resolve().parent
+from series_io import HERE, load_entries, write_atomic  # noqa: E402
 LEVELS = (80, 95)
-
-
-def load_entries(series: str | None, heldout: bool) -> list[dict]:
-    """Return the series.json entries to score: the public ones (plus held-out ones), or those named."""
-    entries = json.loads((HERE / "series.json").read_text())
-    if series:
-        wanted = series.split(",")
-        unknown = sorted(set(wanted) - {e["name"] for e in entries})
-        if unknown:
-            raise SystemExit(f"unknown series {unknown}; series.json has {[e['name'] for e in entries]}")
-        return [e for e in entries if e["name"] in wanted]
-    return [e for e in entries if heldout or not e["heldout"]]
 
 
 def parse_horizons(text: str) -> list[tuple[int, int]]:
@@ -70,18 +56,6 @@ def ets_folds(y: np.ndarray, test: int, m: int, horizon: int, stride: int) -> di
             columns[f"lower_{lv}"] += out[f"lo-{lv}"][:steps].tolist()
             columns[f"upper_{lv}"] += out[f"hi-{lv}"][:steps].tolist()
     return columns
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main() -> None:
