@@ -404,13 +404,13 @@ class Forecaster(BaseEstimator):
         """
         return self._squeeze(self.one_step_evaluator(y, start)())
 
-    def _values_of(self, y) -> np.ndarray:
-        """Return ``y`` validated as a (T, columns) float64 array with the fitted column count."""
+    def _values_of(self, y) -> tuple[np.ndarray, pd.Index]:
+        """Return ``y`` validated once: its (T, columns) float64 values, with the fitted column count, and its index."""
         data = validate_series(y, "y")
         values = (data.to_frame() if isinstance(data, pd.Series) else data).to_numpy(dtype=np.float64)
         if values.shape[1] != len(self.columns_):
             raise InputError(f"y has {values.shape[1]} columns; the forecaster was fitted on {len(self.columns_)}")
-        return values
+        return values, data.index
 
     def one_step_evaluator(self, y, start: int):
         """Return a function giving the current network's one-step forecasts (members, n, targets).
@@ -420,7 +420,7 @@ class Forecaster(BaseEstimator):
         every window from the start of ``y``, which must be where the fitted data began.
         """
         self._check_fitted()
-        values = self._values_of(y)
+        values, index = self._values_of(y)
         start = PARAMS["trim"].check(start, "start")  # a non-negative integer
         layout = self.layout(self._warmup(), self.season_length_)
         if not layout.first_prediction <= start < len(values):
@@ -430,7 +430,7 @@ class Forecaster(BaseEstimator):
                 f"(length {len(values)})"
             )
         w, lag, lb = self._warmup() - self.difference, self.difference, self.network_look_back
-        skeleton = self._aligned_skeleton(validate_series(y, "y").index)
+        skeleton = self._aligned_skeleton(index)
         z = self._transformed(values, skeleton=skeleton)  # rows w + lag .. of values
         X, _ = windows(z, lb, 1, framing=self.framing)  # window i predicts values row i + lb + lag + w
         first = start - lag - lb - w
@@ -482,7 +482,7 @@ class Forecaster(BaseEstimator):
             return out
         self._check_fitted()
         horizon = HORIZON.check(horizon)
-        values, index = (self.values_, self.index_) if y is None else (self._values_of(y), validate_series(y).index)
+        values, index = (self.values_, self.index_) if y is None else self._values_of(y)
         if len(values) < self.layout(self._warmup(), self.season_length_).first_prediction:
             raise InputError(f"y has {len(values)} observations; forecasting needs at least "
                              f"{self.layout(self._warmup(), self.season_length_).first_prediction}")

@@ -76,6 +76,15 @@ def _print_summary(result) -> None:
     typer.echo(f"{len(result.runs)} runs, {result.seconds:.1f} s of training")
 
 
+def _report(result, store: Path, as_json: bool) -> None:
+    """Print a study's result: its JSON, or the summary table with persistence and the best configuration."""
+    if as_json:
+        print_json(result.to_json())
+        return
+    typer.echo(f"study {result.name} on {result.data} (store {store})")
+    _print_summary(result)
+
+
 def _run_study(study, store: Path, as_json: bool, progress: bool | None, workers: int | None = None,
                executor: str = "local", address: str | None = None):
     from lstmcast.progress import progress_bar
@@ -137,11 +146,7 @@ def tune_command(
         return
     result = _run_study(study, store, as_json, progress, workers, executor, address)
     _study_plots(result, plot, diagnostics_plot)
-    if as_json:
-        print_json(result.to_json())
-        return
-    typer.echo(f"study {result.name} on {result.data} (store {store})")
-    _print_summary(result)
+    _report(result, store, as_json)
 
 
 def _parse_validation_tail(text: str | None) -> int | float | None:
@@ -205,11 +210,7 @@ def show_command(
     _check_plots(plot, diagnostics_plot)
     result = StudyResult.load(_open_store(store, read_only=True), name)
     _study_plots(result, plot, diagnostics_plot)
-    if as_json:
-        print_json(result.to_json())
-        return
-    typer.echo(f"study {result.name} on {result.data} (store {store})")
-    _print_summary(result)
+    _report(result, store, as_json)
 
 
 @app.command("reproduce")
