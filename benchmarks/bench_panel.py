@@ -1,12 +1,22 @@
-"""Panels: one global network against one network per series, a known future input, and throughput.
+"""Panels: one global network against one network per series (and AutoETS), a known future input, and throughput.
 
-Prints three tables (run: `python benchmarks/bench_panel.py [--part a|b|c]`):
+Prints three parts (run: `python benchmarks/bench_panel.py [--part a|b|c] [--stats-cache PATH] [--no-stats]`):
 
-(a) Many short monthly series: the monthly public series of benchmarks/accuracy/data plus a
-    synthetic panel of 300 series sharing seasonal shape and trend with series-specific levels,
-    noise and phase. One-step walk-forward RMSE over each series' last 12 months, pooled, and
-    the geometric mean over series of RMSE / persistence RMSE, for the global model and the
-    per-series models (same template), with fit seconds.
+(a) Many short monthly series, three panels (benchmarks/panel_data.py): the monthly public series
+    of benchmarks/accuracy/data (last 240 months each), neuralforecast's AirPassengersPanel (the
+    airline series and a copy 300 higher) and a synthetic panel of 300 series sharing seasonal
+    shape and trend with series-specific levels, noise and phase. For the global model, the
+    per-series models (same template) and statsforecast's AutoETS per series (season length 12):
+    one-step RMSE over each series' last 12 months (each from the true past) and 12-step RMSE
+    of those same months from the origin 12 before the end; pooled over the panel, and the
+    geometric mean over series of RMSE / persistence RMSE; and seconds. lstmcast fits once on
+    all but the last 12 months and serves both protocols from that fit (the same forecasts as
+    ``panel_walk_forward(..., test_size=12)`` and ``(..., horizon=12, stride=12)``); AutoETS
+    refits before every one-step forecast (as benchmarks/accuracy/stats.py does) and fits once
+    for the 12-step one. AutoETS runs in benchmarks/accuracy/.venv (setup.sh), never in
+    lstmcast's environment: panel_stats.py writes its forecasts as JSON, computed here by a
+    subprocess, or read from ``--stats-cache PATH`` when that file exists (written there first
+    when it does not).
 (b) A daily series whose value jumps on promotion days (known in advance): one-step and 7-step
     RMSE with the promotion as a future-known covariate and without it.
 (c) Training throughput (samples/s) of one network on 1,000 series x 500 points against one
@@ -16,19 +26,22 @@ Prints three tables (run: `python benchmarks/bench_panel.py [--part a|b|c]`):
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lstmcast.data.io import load_csv
-from lstmcast.data.timeindex import season_length
 from lstmcast.forecaster import Forecaster
-from lstmcast.panel import PanelForecaster, panel_walk_forward
+from lstmcast.panel import POINT, PanelForecaster, panel_walk_forward
+from panel_data import HORIZON, PANELS, SEED, TEST_SIZE, fingerprint, multi_step_truth, one_step_truth, scores
 
-DATA = Path(__file__).parent / "accuracy" / "data"
-SEED = 0
+HERE = Path(__file__).resolve().parent
+BENCH_PY = HERE / "accuracy" / ".venv" / "bin" / "python"
 
 
 def template(**kw) -> Forecaster:
@@ -37,52 +50,111 @@ def template(**kw) -> Forecaster:
     return Forecaster(**{**params, **kw})
 
 
-def public_monthly() -> dict:
-    """Return the monthly public series (season length 12), shortened to their last 240 months."""
-    out = {}
-    for path in sorted(DATA.glob("*.csv")):
-        y = load_csv(path)
-        if season_length(y.index) == 12:
-            out[path.stem] = y.iloc[-240:]
-    return out
-
-
-def synthetic_panel(k: int = 300, n: int = 96, seed: int = SEED) -> dict:
-    """Return k monthly series: level_i * (1 + trend + seasonal shape shifted by a small phase) + noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    index = pd.period_range("2010-01", periods=n, freq="M")
-    out = {}
-    for i in range(k):
-        level = rng.uniform(10, 1000)
-        shape = 1 + 0.004 * rng.uniform(0.5, 1.5) * t + 0.2 * np.sin(2 * np.pi * (t + rng.integers(0, 2)) / 12)
-        y = level * shape + rng.normal(0, 0.05 * level, n)
-        out[f"syn{i:03d}"] = pd.Series(y, index=index, name="y")
-    return out
-
-
 # The global model's optimizer steps are capped so that it costs no more than the per-series models
 # (300 series x 40 epochs x ~3 batches = 36,000 steps between them).
 GLOBAL_MAX_STEPS = 3000
 
 
-def compare(name: str, panel: dict, test_size: int = 12) -> None:
-    rows = []
+def lstmcast_forecasts(pf: PanelForecaster, panel: dict, test_size: int = TEST_SIZE,
+                       horizon: int = HORIZON) -> tuple[dict, dict, float, float]:
+    """Return (one-step forecasts, ``horizon``-step forecasts, one-step seconds, multi-step seconds) per series id.
+
+    One fit on all but each series' last ``test_size`` values serves both: ``predict`` forecasts
+    those values one step ahead from the true past, ``forecast(horizon)`` the first ``horizon``
+    of them from the origin (the same forecasts as ``panel_walk_forward`` with ``horizon=1`` and
+    with ``stride=horizon``, which fit a clone each). Both seconds include the fit.
+    """
+    start = time.perf_counter()
+    pf.fit({key: y.iloc[: len(y) - test_size] for key, y in panel.items()})
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    pred = pf.predict(panel, test_size)
+    one_seconds = fit_seconds + time.perf_counter() - start
+    start = time.perf_counter()
+    ahead = pf.forecast(horizon)
+    multi_seconds = fit_seconds + time.perf_counter() - start
+    for key, part in pred.groupby(pf.id_column, sort=False):  # the same points as the other models score
+        if not np.array_equal(part["actual"].to_numpy(float), panel[key].to_numpy(float)[-test_size:]):
+            raise RuntimeError(f"series {key!r}: predict scored other points than the last {test_size}")
+    one = {key: part[POINT].to_numpy(float) for key, part in pred.groupby(pf.id_column, sort=False)}
+    multi = {key: part[POINT].to_numpy(float) for key, part in ahead.groupby(pf.id_column, sort=False)}
+    return one, multi, one_seconds, multi_seconds
+
+
+def stats_figures(names: list[str], panels: dict, cache: Path | None) -> tuple[dict, str]:
+    """Return (panel_stats.py's results per panel name, a line saying where they come from).
+
+    With ``cache`` naming an existing file its figures are reused (and labelled so); otherwise
+    panel_stats.py runs now in the benchmark environment (and writes ``cache`` when given).
+    Exits when a panel is missing from the results or was computed on other data.
+    """
+    if cache is not None and cache.exists():
+        report = json.loads(cache.read_text())
+        source = (f"AutoETS figures: FROM CACHE {cache} (not computed in this run; "
+                  f"statsforecast {report['versions']['statsforecast']})")
+    else:
+        if not BENCH_PY.exists():
+            sys.exit(f"{BENCH_PY} not found: run benchmarks/accuracy/setup.sh first, or pass --no-stats")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = cache if cache is not None else Path(tmp) / "panel_stats.json"
+            command = [str(BENCH_PY), str(HERE / "panel_stats.py"), str(out), "--panels", ",".join(names)]
+            # panel_stats.py's progress goes to our stderr so that stdout carries the tables alone
+            subprocess.run(command, check=True, stdout=sys.stderr)
+            report = json.loads(out.read_text())
+        source = (f"AutoETS figures: computed in this run by panel_stats.py "
+                  f"(statsforecast {report['versions']['statsforecast']})")
+    check_stats(report, {name: panels[name] for name in names}, cache)
+    return report["panels"], source
+
+
+def check_stats(report: dict, panels: dict, cache: Path | None) -> None:
+    """Exit unless ``report`` holds every panel, computed on the same data and protocol as here."""
+    where = f"--stats-cache {cache}" if cache is not None else "panel_stats.py's output"
+    if (report.get("test_size"), report.get("horizon")) != (TEST_SIZE, HORIZON):
+        sys.exit(f"{where} has test_size {report.get('test_size')}, horizon {report.get('horizon')}; this run "
+                 f"needs {TEST_SIZE}, {HORIZON}: delete it or run without --stats-cache")
+    for name, panel in panels.items():
+        got = report["panels"].get(name)
+        if got is None:
+            sys.exit(f"{where} lacks panel {name!r}; delete it or run without --stats-cache")
+        if got["fingerprint"] != fingerprint(panel):
+            sys.exit(f"{where} was computed on other {name!r} data (fingerprint {got['fingerprint']}, "
+                     f"now {fingerprint(panel)}); delete it or run without --stats-cache")
+
+
+def compare(name: str, panel: dict, stats: dict | None) -> None:
+    """Print one panel's table: naive, global, per-series and AutoETS; one-step and 12-step."""
+    truth1 = {key: one_step_truth(y) for key, y in panel.items()}
+    truth12 = {key: multi_step_truth(y) for key, y in panel.items()}
+    actual1, naive1 = ({k: v[i] for k, v in truth1.items()} for i in (0, 1))
+    actual12, naive12 = ({k: v[i] for k, v in truth12.items()} for i in (0, 1))
+    rows = [("naive", scores(actual1, naive1, naive1), scores(actual12, naive12, naive12), 0.0, 0.0)]
     for label, global_model in (("global", True), ("per-series", False)):
-        start = time.perf_counter()
         f = template(max_steps=GLOBAL_MAX_STEPS) if global_model else template()
-        result = panel_walk_forward(PanelForecaster(f, global_model=global_model), panel, test_size)
-        rows.append((label, result.rmse, result.geomean_ratio, result.persistence_rmse, time.perf_counter() - start))
-    print(f"\n(a) {name}: {len(panel)} series, one-step RMSE over the last {test_size} of each "
-          f"(global: at most {GLOBAL_MAX_STEPS} steps)")
-    print(f"{'model':<12}{'pooled RMSE':>13}{'geo RMSE/naive':>16}{'naive RMSE':>12}{'seconds':>9}")
-    for label, rmse, ratio, naive, seconds in rows:
-        print(f"{label:<12}{rmse:>13.3f}{ratio:>16.3f}{naive:>12.3f}{seconds:>9.1f}")
+        one, multi, s1, s12 = lstmcast_forecasts(PanelForecaster(f, global_model=global_model), panel)
+        rows.append((label, scores(actual1, one, naive1), scores(actual12, multi, naive12), s1, s12))
+    if stats is not None:
+        series = stats["series"]
+        one = {key: np.asarray(series[key]["one_step"]) for key in panel}
+        multi = {key: np.asarray(series[key]["multi_step"]) for key in panel}
+        rows.append(("AutoETS", scores(actual1, one, naive1), scores(actual12, multi, naive12),
+                     stats["seconds_one_step"], stats["seconds_multi_step"]))
+    print(f"\n(a) {name}: {len(panel)} series; RMSE over the last {TEST_SIZE} of each, one-step and "
+          f"{HORIZON}-step (global: at most {GLOBAL_MAX_STEPS} steps)")
+    print(f"{'model':<12}{'1-step RMSE':>13}{'geo/naive':>11}{f'{HORIZON}-step RMSE':>14}{'geo/naive':>11}"
+          f"{'1-step s':>10}{f'{HORIZON}-step s':>11}")
+    for label, a, b, s1, s12 in rows:
+        print(f"{label:<12}{a['rmse']:>13.3f}{a['geomean_ratio']:>11.3f}{b['rmse']:>14.3f}{b['geomean_ratio']:>11.3f}"
+              f"{s1:>10.1f}{s12:>11.1f}")
 
 
-def part_a() -> None:
-    compare("public monthly series", public_monthly())
-    compare("synthetic panel", synthetic_panel())
+def part_a(stats_cache: Path | None = None, with_stats: bool = True) -> None:
+    panels = {name: build() for name, (_, build) in PANELS.items()}
+    stats, source = stats_figures(list(PANELS), panels, stats_cache) if with_stats else ({}, "AutoETS: skipped (--no-stats)")
+    print(f"\n(a) {source}; lstmcast seconds include its one fit (shared by both protocols), AutoETS "
+          f"refits before every one-step forecast and fits once for the {HORIZON}-step one")
+    for name, panel in panels.items():
+        compare(PANELS[name][0], panel, stats.get(name))
 
 
 def promo_series(n: int = 730, seed: int = SEED, effect: float = 20.0) -> pd.DataFrame:
@@ -136,9 +208,16 @@ def part_c(steps: int = 40, batch: int = 256, repeats: int = 2) -> None:
     print(f"{'one series x 500,000':<26}{len(X):>10}{one_prep:>11.2f}{best['one']:>9.2f}"
           f"{steps * batch / best['one']:>11.0f}")
 
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["a", "b", "c"], action="append")
-    parts = parser.parse_args().part or ["a", "b", "c"]
-    for part in parts:
-        {"a": part_a, "b": part_b, "c": part_c}[part]()
+    parser.add_argument("--stats-cache", type=Path, metavar="PATH",
+                        help="reuse panel_stats.py's JSON from PATH (written there first if missing)")
+    parser.add_argument("--no-stats", action="store_true", help="part (a) without the AutoETS rows")
+    args = parser.parse_args()
+    for part in args.part or ["a", "b", "c"]:
+        if part == "a":
+            part_a(args.stats_cache, not args.no_stats)
+        else:
+            {"b": part_b, "c": part_c}[part]()
