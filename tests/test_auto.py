@@ -118,3 +118,42 @@ def test_new_history_starting_mid_season_keeps_the_seasonal_positions(airline):
     assert np.allclose(shifted.inverse(z[5:], x[5:]), seasonal.inverse(z, x)[5:], equal_nan=True)
     assert _periods_between(airline.index, airline.index[5:]) == 5
     assert _periods_between(pd.RangeIndex(0, 10, 2), pd.RangeIndex(6, 20, 2)) == 3
+
+
+def test_skeleton_weight_is_the_tail_minimum_and_reported(fitted):
+    chosen = fitted.chosen_
+    scores = {float(w): s for w, s in chosen["skeleton_weight_tail_rmse"].items()}
+    assert set(scores) == {0.0, 0.25, 0.5, 0.75, 1.0}
+    assert chosen["skeleton_weight"] == min(scores, key=lambda w: (scores[w], w))
+    assert len(set(scores.values())) == 5  # the weights change the tail forecasts
+
+
+def test_skeleton_weight_one_is_the_skeletons_own_forecast(airline, fitted):
+    from lstmcast.data.skeleton import skeleton_forecasts
+
+    model = Forecaster(**FAST, skeleton_weight=1.0).fit(airline.iloc[:-24])
+    assert "skeleton_weight_tail_rmse" not in model.chosen_  # given, not chosen: no second fit
+    start = len(airline) - 24
+    own = skeleton_forecasts(model.skeleton_, airline.to_numpy())[start:-1]
+    assert np.allclose(np.asarray(model.predict(airline, start)).mean(axis=0), own)
+    lstm = Forecaster(**FAST, skeleton_weight=0.0).fit(airline.iloc[:-24])
+    assert not np.allclose(np.asarray(lstm.predict(airline, start)).mean(axis=0), own)
+
+
+def test_a_saved_model_keeps_the_chosen_weight(tmp_path, airline):
+    model = Forecaster(**FAST, units=4).fit(airline.iloc[:-24])
+    model.chosen_ = {**model.chosen_, "skeleton_weight": 0.75}  # a weight the network would not give alone
+    lc.save(model, tmp_path / "m.lstm")
+    loaded = lc.load(tmp_path / "m.lstm")
+    start = len(airline) - 24
+    assert loaded.chosen_["skeleton_weight"] == 0.75
+    assert np.allclose(loaded.predict(airline, start), model.predict(airline, start))
+    model.chosen_ = {**model.chosen_, "skeleton_weight": 0.0}
+    assert not np.allclose(loaded.predict(airline, start), model.predict(airline, start))
+
+
+def test_too_short_for_a_second_fit_keeps_the_lstm_and_says_why():
+    y = lc.datasets.load("shampoo").iloc[:16]  # fits; its first 12 are too few for the second fit
+    model = Forecaster(**FAST).fit(y)
+    assert model.chosen_["skeleton_weight"] == 0.0 and model.chosen_["skeleton_weight_tail_rmse"] is None
+    assert "not chosen" in model.chosen_["skeleton_weight_note"]

@@ -169,9 +169,11 @@ def _chosen_line(chosen: dict | None) -> str | None:
         return None
     picked = chosen.get("chosen", "?")
     tail = chosen.get("tail")
+    weight = chosen.get("skeleton_weight")
+    blend = "" if weight is None else f"; forecast = {1 - weight:g} LSTM + {weight:g} skeleton"
     return (f"auto chose: {picked}; LSTM look_back {chosen.get('look_back')}, units {chosen.get('units')}, "
-            f"{chosen.get('members')} members, {chosen.get('epochs')} epochs"
-            + (f" (skeleton chosen on a {tail}-point validation tail of the training part)" if tail else ""))
+            f"{chosen.get('members')} members, {chosen.get('epochs')} epochs{blend}"
+            + (f" (chosen on a {tail}-point validation tail of the training part)" if tail else ""))
 
 
 # ---- commands ------------------------------------------------------------------------------------
