@@ -174,3 +174,58 @@ def test_known_promotions_cut_the_error_well_below_the_univariate_model():
     # promotions add 20 on a fifth of the days (a std of about 8) that no history can foresee
     assert with_cov.rmse < 0.5 * without.rmse
     assert without.rmse > 5.0
+
+
+# ---- pooled training ---------------------------------------------------------------------------
+
+
+def concatenated_fit(pf: PanelForecaster, data) -> Forecaster:
+    """Return the lead forecaster of the global model trained the plain way: every series' own windows copied together."""
+    import torch
+    from sklearn.base import clone
+
+    panel, template = pf._panel(data), pf._template()
+    pf.leads_ = int(template.resolved()["steps_out"])
+    forecasters = [clone(template) for _ in panel]
+    prepared = [f.prepare(pf._model_frame(series)) for f, series in zip(forecasters, panel.values())]
+    X, Y = torch.cat([p[0] for p in prepared]), torch.cat([p[1] for p in prepared])
+    held = [p[2] for p in prepared if p[2] is not None]
+    validation = (torch.cat([v[0] for v in held]), torch.cat([v[1] for v in held])) if held else None
+    return forecasters[0].fit_windows(X, Y, validation)
+
+
+def covariate_panel():
+    return {key: promo_series(n, seed=i) for i, (key, n) in enumerate({"a": 40, "b": 55, "c": 47}.items())}
+
+
+@pytest.mark.parametrize("template, options, data", [
+    (small(), {}, seasonal_panel),
+    (small(trim=2, validation_size=3, difference=1, epochs=4), {}, seasonal_panel),
+    (small(steps_out=2, validation_size=2, framing="features"), dict(future_columns=["promo"], calendar=True),
+     covariate_panel),
+    (small(steps_out=3), dict(past_columns=["promo"]), covariate_panel),
+], ids=["plain", "trim-validation-difference", "future-calendar-direct", "past-direct"])
+def test_pooled_training_gives_the_model_of_concatenated_windows(template, options, data):
+    import torch
+
+    data = data()
+    pf = PanelForecaster(template, **options).fit(data)
+    plain = concatenated_fit(PanelForecaster(template, **options), data)
+    lead = next(iter(pf.forecasters_.values()))
+    assert pf.n_windows_ == lead.n_train_windows_ == plain.n_train_windows_
+    np.testing.assert_array_equal(lead.history_.loss, plain.history_.loss)
+    assert (lead.history_.val_loss is None) == (plain.history_.val_loss is None) == (template.validation_size == 0)
+    if template.validation_size:
+        np.testing.assert_array_equal(lead.history_.val_loss, plain.history_.val_loss)
+    for a, b in zip(pf.network_.parameters(), plain.network_.parameters()):
+        assert torch.equal(a.detach(), b.detach())
+
+
+def test_series_whose_windows_differ_in_shape_are_refused_for_one_global_network():
+    monthly = seasonal_panel(k=1).assign(unique_id="m")
+    daily = promo_series(80)["y"]
+    data = {"m": pd.Series(monthly["y"].to_numpy(), index=pd.period_range("2000-01", periods=len(monthly), freq="M")),
+            "d": daily}
+    with pytest.raises(InputError, match=r"windows of one shape; series 'm' gives look_back x columns \(13, 1\) "
+                                         r"and series 'd' gives \(8, 1\)"):
+        PanelForecaster(Forecaster(model="auto", epochs=1)).fit(data)

@@ -29,6 +29,7 @@ from lstmcast.evaluation.metrics import check_levels
 from lstmcast.models.zoo import ModelConfig, Network, build_network
 from lstmcast.params import HORIZON, PARAMS, SEED_LIMIT, check_params, resolve
 from lstmcast.training.trainer import TrainConfig, TrainHistory, ensure_tensor, predict, train
+from lstmcast.training.threads import threads_for
 
 
 # A forecast this many data ranges outside the training data is reported as divergence (docs/reliability.md).
@@ -169,13 +170,22 @@ class Forecaster(BaseEstimator):
         """Return (X, Y, validation) training windows of ``y`` after fitting the transforms on it.
 
         The first half of ``fit``: validates ``y``, infers the season length, chooses the skeleton
-        (model="auto"), fits difference and scaling on the training rows and frames the windows.
-        Many series can share one network: prepare each series' own forecaster, concatenate the
-        windows, train once with ``fit_windows`` and hand the network to the others with
-        ``share_network``.
+        (model="auto"), fits difference and scaling on the training rows and frames the windows
+        (``fit_transforms`` then ``training_windows``). Many series can share one network: prepare
+        each series' own forecaster, pool the windows, train once with ``fit_windows`` and hand the
+        network to the others with ``share_network`` (PanelForecaster does this).
         """
         self.check_params()
-        data = validate_series(y, "y")
+        return self.training_windows(self.fit_transforms(validate_series(y, "y")))
+
+    def fit_transforms(self, data) -> np.ndarray:
+        """Return the network's float32 view (rows, columns) of ``data`` after fitting the transforms on it.
+
+        The inner part of ``prepare``, which trusts its input: the parameters already checked
+        (``check_params``) and ``data`` a Series or DataFrame as ``validate_series`` returns it. A
+        caller that checked both once for many series (PanelForecaster) saves repeating it per series.
+        The first ``_warmup()`` rows, undefined after the transforms, are not in the result.
+        """
         frame = data.to_frame() if isinstance(data, pd.Series) else data
         self.columns_ = list(frame.columns)
         self.target_idx_ = self._target_indices(frame)
@@ -187,8 +197,15 @@ class Forecaster(BaseEstimator):
         if p["model"] == "auto":
             self.skeleton_, self.chosen_ = self._choose_skeleton(p)
         self.check_data(len(frame))
-        z = self._transformed(self.values_, fit=True)
-        X, Y = self._frame(z.astype(np.float32))  # float32 views: the tensors share them, never copy every window
+        return self._transformed(self.values_, fit=True).astype(np.float32)
+
+    def training_windows(self, z: np.ndarray) -> tuple:
+        """Return (X, Y, validation): the training windows of ``z`` (from ``fit_transforms``) as float32 tensors.
+
+        The ``trim`` oldest windows are dropped and the newest ``validation_size`` held out as the
+        (X, Y) validation pair (None without). Views of ``z``: the tensors share it, never copy every window.
+        """
+        X, Y = self._frame(z)
         X_t, Y_t = ensure_tensor(X[self.trim :]), ensure_tensor(Y[self.trim :])
         validation = None
         if self.validation_size:
@@ -196,17 +213,24 @@ class Forecaster(BaseEstimator):
                 X_t[-self.validation_size :], Y_t[-self.validation_size :])
         return X_t, Y_t, validation
 
-    def fit_windows(self, X, Y, validation=None, callbacks=()) -> "Forecaster":
-        """Return self after building the network and training it on prepared windows (see ``prepare``)."""
+    def fit_windows(self, X, Y, validation=None, callbacks=(), rows=None) -> "Forecaster":
+        """Return self after building the network and training it on prepared windows (see ``prepare``).
+
+        ``rows`` names the windows of X and Y to train on (default all): many series' windows
+        pooled in one array, less those that cross a series boundary (see ``training.trainer.train``).
+        """
         p = self.resolved(self.season_length_)
         cfg = self.model_config(len(self.columns_), len(self.target_idx_), p)
         self.seeds_ = self._member_seeds(p)
-        self.n_train_windows_ = len(X)
+        self.n_train_windows_ = len(X) if rows is None else len(rows)
         units = p["units"] if isinstance(p["units"], list) else [p["units"]]
-        # network_ exists before training so that callbacks can predict with it
-        self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
+        # network_ exists before training so that callbacks can predict with it. One thread: the
+        # orthogonal initialisation's QR gives the same bits on one thread in microseconds, and
+        # 0.1-0.7 s per member on two here (OpenMP's spin-wait, training/threads.py)
+        with threads_for(0):
+            self.network_: Network = build_network(cfg, self.seeds_, units if len(units) > 1 else None)
         self.history_: TrainHistory = train(
-            self.network_, X, Y, self.train_config(p), self.seeds_, tuple(callbacks), validation)
+            self.network_, X, Y, self.train_config(p), self.seeds_, tuple(callbacks), validation, rows)
         return self
 
     def share_network(self, other: "Forecaster") -> "Forecaster":

@@ -39,18 +39,24 @@ def train(
     seeds: list[int],
     callbacks: tuple[EpochCallback, ...] = (),
     validation: tuple[Tensor, Tensor] | None = None,
+    rows: np.ndarray | Tensor | None = None,
 ) -> TrainHistory:
     """Return the per-epoch losses after training every member of ``net`` on ``X`` -> ``y``.
 
     ``X`` (samples, steps, features) may be a strided view of a long series: batches gather their
     rows by index, so no copy of all windows is ever made. ``y`` is (samples, n_out, targets).
+    ``rows`` (1-D integers, default every sample) names the samples to train on, in order: the
+    windows of many series pooled in one array, less those that cross a series boundary, train as
+    one long series does. Shuffling permutes them; an unshuffled epoch walks them in order, so
+    training on ``X[rows]`` gives the same result.
     Callbacks run after each epoch as ``callback(epoch, net, losses)`` with ``epoch`` counted from 1
     and ``losses`` the members' training losses; a callback returning True stops training.
     Raises TrainingDivergedError when a loss or a parameter becomes NaN or infinite, and
     InputError when ``config.engine`` cannot train this network.
     """
 
-    n = X.shape[0]
+    rows = _checked_rows(rows, X.shape[0])
+    n = X.shape[0] if rows is None else len(rows)
     config = config.validated(n)
     bs = min(config.batch_size, n)
     members = len(seeds)
@@ -58,14 +64,28 @@ def train(
     with threads_for(net.config.units * bs * members):
         net.to(config.device)
         with engines.make_kernel(name, net, config, seeds) as kernel:
-            history = _loop(kernel, net, X, y, config, seeds, callbacks, validation)
+            history = _loop(kernel, net, X, y, config, seeds, callbacks, validation, rows)
     history.extra["engine"] = name
     return history
 
 
-def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) -> TrainHistory:
+def _checked_rows(rows, n_samples: int) -> Tensor | None:
+    """Return ``rows`` as a 1-D int64 tensor of sample indices below ``n_samples`` (None stays None), or raise InputError."""
+    if rows is None:
+        return None
+    a = np.asarray(rows)
+    if a.ndim != 1 or not a.size or not np.issubdtype(a.dtype, np.integer):
+        raise InputError(f"rows must be a non-empty 1-D array of integer sample indices; got {a.dtype} of shape "
+                         f"{a.shape}; pass e.g. np.arange(len(X)) or the window starts to train on")
+    if a.min() < 0 or a.max() >= n_samples:
+        raise InputError(f"rows must index the {n_samples} samples (0 .. {n_samples - 1}); got values from "
+                         f"{a.min()} to {a.max()}")
+    return torch.from_numpy(a.astype(np.int64))
+
+
+def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation, rows=None) -> TrainHistory:
     """Run the epochs: the one loop every kernel shares."""
-    n, members = X.shape[0], len(seeds)
+    n, members = (X.shape[0] if rows is None else len(rows)), len(seeds)
     bs = min(config.batch_size, n)
     device = torch.device(config.device)
     shufflers = seed_generators(seeds, salt=1) if config.shuffle and not config.stateful else None
@@ -74,6 +94,10 @@ def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) 
     best = _BestWeights(net, members) if validation is not None and config.patience else None
     steps, last = 0, config.epochs
     Xk, yk = kernel.prepare(X, y)  # each kernel's own array type (the NumPy kernel: float64 arrays)
+    if rows is not None and isinstance(Xk, np.ndarray):
+        rows = rows.numpy()
+    # a stateful model's validation continues the state built over the training samples, in order
+    replay = X if rows is None or not config.stateful else X[rows]
     on_device = device.type != "cpu"
     for epoch in range(config.epochs):
         state = None  # reset at every epoch (stateful) / never carried (stateless)
@@ -86,9 +110,11 @@ def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) 
             for start in range(0, n, bs):
                 if order is not None:
                     idx = order[:, start : start + bs]
+                    idx = idx if rows is None else rows[idx]
                     xb, yb = Xk[idx], yk[idx]  # (members, batch, ...): rows gathered, never all windows
                 else:
-                    xb, yb = _repeat(Xk[start : start + bs], members), _repeat(yk[start : start + bs], members)
+                    part = slice(start, start + bs) if rows is None else rows[start : start + bs]
+                    xb, yb = _repeat(Xk[part], members), _repeat(yk[part], members)
                 if on_device:
                     xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
                 loss, new_state, tape = kernel.forward_loss(xb, yb, state)
@@ -114,7 +140,7 @@ def _loop(kernel, net, X, y, config: TrainConfig, seeds, callbacks, validation) 
         if validation is not None or callbacks:
             kernel.sync()
         if validation is not None:
-            val_losses[epoch] = evaluate_loss(net, *validation, config, replay=X)
+            val_losses[epoch] = evaluate_loss(net, *validation, config, replay=replay)
             if best is not None:
                 stop = best.update(epoch, val_losses[epoch], config.patience) or stop
         for cb in callbacks:
