@@ -126,14 +126,12 @@ class PanelForecaster(BaseEstimator):
 
         pooled = np.concatenate(list(values.values()))  # (rows of every series, columns), float32
         X, Y = (ensure_tensor(a) for a in lead._frame(pooled))  # views: windows crossing a boundary are never used
-        train_rows, val_rows, offset = [], [], 0
-        for key, z in values.items():
-            layout = layouts[forecasters[key].season_length_]
-            end = offset + layout.windows(len(z))  # past this series' last window
-            train_rows.append(np.arange(offset + layout.trim, end - layout.validation))
-            val_rows.append(np.arange(end - layout.validation, end))
-            offset += len(z)
-        rows, held = np.concatenate(train_rows), torch.from_numpy(np.concatenate(val_rows))
+        layout = layouts[lead.season_length_]  # one look-back now, so one count of windows for all
+        lengths = np.fromiter((len(z) for z in values.values()), dtype=np.int64, count=len(values))
+        starts = np.cumsum(lengths) - lengths  # each series' first row in the pooled array
+        ends = starts + layout.windows(lengths)  # past each series' last window
+        rows = _ranges(starts + layout.trim, ends - layout.validation)
+        held = torch.from_numpy(_ranges(ends - layout.validation, ends))
         validation = (X[held], Y[held]) if len(held) else None  # a few windows per series: copied
         lead.fit_windows(X, Y, validation, rows=rows)
         for f in others:
@@ -338,6 +336,12 @@ def _copies(template, keys) -> dict:
     """
     params = template.get_params(deep=False)
     return {key: type(template)(**copy.deepcopy(params)) for key in keys}
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Return ``np.arange(start, stop)`` for every pair, concatenated (one vectorised pass, no loop over series)."""
+    sizes = stops - starts
+    return np.repeat(starts - (np.cumsum(sizes) - sizes), sizes) + np.arange(sizes.sum())
 
 
 def _like(index: pd.Index, like: pd.Index) -> pd.Index:
