@@ -1,12 +1,15 @@
 """Panels: one global network against one network per series (and AutoETS), a known future input, and throughput.
 
-Prints three parts (run: `python benchmarks/bench_panel.py [--part a|b|c] [--stats-cache PATH] [--no-stats]`):
+Prints three parts (run: `python benchmarks/bench_panel.py [--part a|b|c] [--stats-cache PATH] [--no-stats]
+[--no-auto]`; `--stats-cache benchmarks/panel_last_stats.json` reuses the committed AutoETS figures):
 
 (a) Many short monthly series, three panels (benchmarks/panel_data.py): the monthly public series
     of benchmarks/accuracy/data (last 240 months each), neuralforecast's AirPassengersPanel (the
     airline series and a copy 300 higher) and a synthetic panel of 300 series sharing seasonal
-    shape and trend with series-specific levels, noise and phase. For the global model, the
-    per-series models (same template) and statsforecast's AutoETS per series (season length 12):
+    shape and trend with series-specific levels, noise and phase. For the global model and the
+    per-series models, with a vanilla template (differenced, 12 lags) and with model="auto" (each
+    series' own skeleton; "per-series-auto" is one auto network per series), and statsforecast's
+    AutoETS per series (season length 12):
     one-step RMSE over each series' last 12 months (each from the true past) and 12-step RMSE
     of those same months from the origin 12 before the end; pooled over the panel, and the
     geometric mean over series of RMSE / persistence RMSE; and seconds. lstmcast fits once on
@@ -122,8 +125,9 @@ def check_stats(report: dict, panels: dict, cache: Path | None) -> None:
                      f"now {fingerprint(panel)}); delete it or run without --stats-cache")
 
 
-def compare(name: str, panel: dict, stats: dict | None) -> None:
-    """Print one panel's table: naive, global, per-series and AutoETS; one-step and 12-step."""
+def compare(name: str, panel: dict, stats: dict | None, with_auto: bool = True) -> None:
+    """Print one panel's table: naive, global, per-series (vanilla template and model="auto") and AutoETS;
+    one-step and 12-step."""
     truth1 = {key: one_step_truth(y) for key, y in panel.items()}
     truth12 = {key: multi_step_truth(y) for key, y in panel.items()}
     actual1, naive1 = ({k: v[i] for k, v in truth1.items()} for i in (0, 1))
@@ -133,6 +137,11 @@ def compare(name: str, panel: dict, stats: dict | None) -> None:
         f = template(max_steps=GLOBAL_MAX_STEPS) if global_model else template()
         one, multi, s1, s12 = lstmcast_forecasts(PanelForecaster(f, global_model=global_model), panel)
         rows.append((label, scores(actual1, one, naive1), scores(actual12, multi, naive12), s1, s12))
+    if with_auto:  # each series' own automatic skeleton, under one global network or one network each
+        for label, global_model in (("global-auto", True), ("per-series-auto", False)):
+            pf = PanelForecaster(Forecaster(model="auto", seed=SEED), global_model=global_model)
+            one, multi, s1, s12 = lstmcast_forecasts(pf, panel)
+            rows.append((label, scores(actual1, one, naive1), scores(actual12, multi, naive12), s1, s12))
     if stats is not None:
         series = stats["series"]
         one = {key: np.asarray(series[key]["one_step"]) for key in panel}
@@ -141,20 +150,20 @@ def compare(name: str, panel: dict, stats: dict | None) -> None:
                      stats["seconds_one_step"], stats["seconds_multi_step"]))
     print(f"\n(a) {name}: {len(panel)} series; RMSE over the last {TEST_SIZE} of each, one-step and "
           f"{HORIZON}-step (global: at most {GLOBAL_MAX_STEPS} steps)")
-    print(f"{'model':<12}{'1-step RMSE':>13}{'geo/naive':>11}{f'{HORIZON}-step RMSE':>14}{'geo/naive':>11}"
+    print(f"{'model':<16}{'1-step RMSE':>13}{'geo/naive':>11}{f'{HORIZON}-step RMSE':>14}{'geo/naive':>11}"
           f"{'1-step s':>10}{f'{HORIZON}-step s':>11}")
     for label, a, b, s1, s12 in rows:
-        print(f"{label:<12}{a['rmse']:>13.3f}{a['geomean_ratio']:>11.3f}{b['rmse']:>14.3f}{b['geomean_ratio']:>11.3f}"
+        print(f"{label:<16}{a['rmse']:>13.3f}{a['geomean_ratio']:>11.3f}{b['rmse']:>14.3f}{b['geomean_ratio']:>11.3f}"
               f"{s1:>10.1f}{s12:>11.1f}")
 
 
-def part_a(stats_cache: Path | None = None, with_stats: bool = True) -> None:
+def part_a(stats_cache: Path | None = None, with_stats: bool = True, with_auto: bool = True) -> None:
     panels = {name: build() for name, (_, build) in PANELS.items()}
     stats, source = stats_figures(list(PANELS), panels, stats_cache) if with_stats else ({}, "AutoETS: skipped (--no-stats)")
     print(f"\n(a) {source}; lstmcast seconds include its one fit (shared by both protocols), AutoETS "
           f"refits before every one-step forecast and fits once for the {HORIZON}-step one")
     for name, panel in panels.items():
-        compare(PANELS[name][0], panel, stats.get(name))
+        compare(PANELS[name][0], panel, stats.get(name), with_auto)
 
 
 def promo_series(n: int = 730, seed: int = SEED, effect: float = 20.0) -> pd.DataFrame:
@@ -215,9 +224,11 @@ if __name__ == "__main__":
     parser.add_argument("--stats-cache", type=Path, metavar="PATH",
                         help="reuse panel_stats.py's JSON from PATH (written there first if missing)")
     parser.add_argument("--no-stats", action="store_true", help="part (a) without the AutoETS rows")
+    parser.add_argument("--no-auto", action="store_true",
+                        help="part (a) without the model='auto' rows (per-series auto on 300 series takes minutes)")
     args = parser.parse_args()
     for part in args.part or ["a", "b", "c"]:
         if part == "a":
-            part_a(args.stats_cache, not args.no_stats)
+            part_a(args.stats_cache, not args.no_stats, not args.no_auto)
         else:
             {"b": part_b, "c": part_c}[part]()

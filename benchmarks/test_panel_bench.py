@@ -122,7 +122,7 @@ def test_compare_prints_autoets_beside_lstmcast(monkeypatch, capsys):
     monkeypatch.setattr(bench_panel, "lstmcast_forecasts", persistence)
     bench_panel.compare("toy", panel, _report({"toy": panel})["panels"]["toy"])
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[3:]}
-    assert set(rows) == {"naive", "global", "per-series", "AutoETS"}
+    assert set(rows) == {"naive", "global", "per-series", "global-auto", "per-series-auto", "AutoETS"}
     assert rows["global"][:4] == rows["naive"][:4]  # persistence scores as naive: ratio 1
     assert rows["naive"][1] == "1.000"
     assert [float(v) for v in rows["AutoETS"]] == [0.0, pytest.approx(float("nan"), nan_ok=True), 0.0,
