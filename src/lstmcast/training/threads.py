@@ -20,15 +20,17 @@ SMALL_STEP = 4096
 
 
 def machine_busy() -> bool:
-    """Return True when the load average exceeds the core count: other processes hold the cores.
+    """Return True when the load average says another process holds part of a core.
 
-    The load includes this process (at most one runnable thread per core of ours), hence the margin.
+    The load includes this process's own runnable thread, so on 2 cores a load of 1.5 means
+    other work holds half a core or more. Whole training loops took 30-100x longer on two threads
+    at loads of 1.9-2.4 here (the earlier threshold, cores + 0.5, let them run on two).
     """
     try:
         load = os.getloadavg()[0]
     except OSError:  # not available on this platform: assume a machine of our own
         return False
-    return load >= (os.cpu_count() or 1) + 0.5
+    return load >= (os.cpu_count() or 1) - 0.5
 
 
 class threads_for:
