@@ -89,12 +89,9 @@ def test_multiindex_and_list_of_series_work():
     assert out["unique_id"].tolist() == [0, 1, 2]
 
 
-def test_stateful_global_model_and_level_are_refused():
+def test_stateful_global_model_is_refused():
     with pytest.raises(InputError, match="stateful"):
         PanelForecaster(small(stateful=True, batch_size=1)).fit(seasonal_panel())
-    pf = PanelForecaster(small()).fit(seasonal_panel())
-    with pytest.raises(InputError, match="level"):
-        pf.forecast(2, level=[80])
 
 
 def test_panel_walk_forward_scores_every_series_and_pools():

@@ -51,3 +51,24 @@ def test_forecast_with_an_id_column_gives_dated_forecasts_per_series(tmp_path):
 def test_an_unknown_id_column_is_a_one_line_error(tmp_path):
     assert_one_line_error(runner.invoke(app, ["evaluate", str(_panel_csv(tmp_path)), "--id-column", "store"]),
                           "--id-column", "store")
+
+
+def test_forecast_with_an_id_column_and_levels_gives_bands_per_series(tmp_path):
+    result = runner.invoke(app, ["forecast", str(_panel_csv(tmp_path)), "--id-column", "unique_id", "--horizon", "3",
+                                 "--level", "80", "--level", "95", *SMALL, "--json"])
+    assert result.exit_code == 0, result.stderr
+    series = json.loads(result.stdout)["series"]
+    for entry in series.values():
+        assert set(entry["lower"]) == set(entry["upper"]) == {"80", "95"}
+        for k, point in enumerate(entry["forecast"]):
+            assert entry["lower"]["95"][k] <= entry["lower"]["80"][k] < point < entry["upper"]["80"][k]
+            assert entry["upper"]["80"][k] <= entry["upper"]["95"][k]
+
+
+def test_evaluate_with_an_id_column_and_a_level_scores_coverage(tmp_path):
+    result = runner.invoke(app, ["evaluate", str(_panel_csv(tmp_path)), "--id-column", "unique_id", "--test-size", "6",
+                                 "--horizon", "2", "--level", "80", *SMALL, "--json"])
+    assert result.exit_code == 0, result.stderr
+    obj = json.loads(result.stdout)
+    assert 0 <= obj["coverage"]["80"] <= 100 and obj["width"]["80"] > 0
+    assert all(0 <= entry["coverage"]["80"] <= 100 for entry in obj["series"].values())

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, clone
 from lstmcast.errors import InputError
 from lstmcast.evaluation import Drift, Persistence, walk_forward
 from lstmcast.evaluation.baselines import interval_frame
-from lstmcast.evaluation.conformal import ConformalBands, calibrate
+from lstmcast.evaluation.conformal import ConformalBands, PanelBands, calibrate, conformal_bands, panel_bands
 
 
 def _walk(n: int, seed: int) -> pd.Series:
@@ -193,3 +193,33 @@ def test_bad_calibration_settings_are_input_errors(kwargs, message):
     settings = {"horizon": 2, "levels": [80], **kwargs}
     with pytest.raises(InputError, match=message):
         calibrate(Persistence(), _walk(30, 9), **settings)
+
+
+def test_panel_bands_pool_scaled_errors_or_keep_each_series_own():
+    rng = np.random.default_rng(11)
+    errors = {"a": np.abs(rng.normal(0, 1, (30, 2))), "b": np.abs(rng.normal(0, 10, (30, 2))),
+              "c": np.abs(rng.normal(0, 5, (8, 2)))}
+    scales = {"a": 1.0, "b": 10.0, "c": 5.0}
+    pooled = panel_bands(errors, scales, [80], "pooled")
+    scaled = np.concatenate([errors[k] / scales[k] for k in errors])
+    np.testing.assert_array_equal(pooled.unit.widths[80], conformal_bands(scaled, [80]).widths[80])
+    np.testing.assert_allclose(pooled.series["b"].widths[80], 10.0 * pooled.unit.widths[80])
+    own = panel_bands(errors, scales, [80, 95], "series")
+    np.testing.assert_array_equal(own.series["b"].widths[95], conformal_bands(errors["b"], [95]).widths[95])
+    assert own.series["c"].warning is not None  # 8 errors cannot give a 95% quantile
+    auto = panel_bands(errors, scales, [80, 95], "auto")
+    np.testing.assert_array_equal(auto.series["a"].widths[95], own.series["a"].widths[95])
+    np.testing.assert_allclose(auto.series["c"].widths[95], 5.0 * auto.unit.widths[95])
+    # a new series: the unit widths times its own naive scale (mean absolute change)
+    np.testing.assert_allclose(auto.for_history([0.0, 2.0, 0.0]).widths[80], 2.0 * auto.unit.widths[80])
+    again = PanelBands.from_state(json.loads(json.dumps(auto.state(["a", "b", "c"]))), ["a", "b", "c"])
+    np.testing.assert_array_equal(again.series["c"].widths[95], auto.series["c"].widths[95])
+    with pytest.raises(InputError, match="panel conformal-bands state"):
+        PanelBands.from_state(auto.state(["a", "b", "c"]), ["a", "b"])
+
+
+def test_a_flat_series_gets_a_floored_scale_and_finite_widths():
+    errors = {"flat": np.full((20, 1), 0.5), "a": np.ones((20, 1)), "b": np.ones((20, 1))}
+    bands = panel_bands(errors, {"flat": 0.0, "a": 1.0, "b": 1.0}, [80], "pooled")
+    assert bands.scales["flat"] == pytest.approx(1e-3)  # a thousandth of the median positive scale
+    assert np.isfinite(bands.unit.widths[80]).all()

@@ -397,11 +397,12 @@ def forecast_command(
     levels = _levels(level)
     _check_plot(plot)
     if id_column is not None:
-        if model_file is not None or save is not None or levels or plot is not None:
-            raise InputError("--id-column forecasts many series; --model-file, --save, --level and --plot apply to one")
+        if model_file is not None or save is not None or plot is not None:
+            raise InputError("--id-column forecasts many series; --model-file, --save and --plot apply to one")
         if data is None:
             raise InputError("forecast needs DATA with --id-column")
-        return _forecast_panel(Model(ctx, model, params or {}), data, id_column, column, date_column, steps, as_json)
+        return _forecast_panel(Model(ctx, model, params or {}), data, id_column, column, date_column, steps, as_json,
+                               levels)
     if model_file is not None:
         if params or model is not None:
             raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
@@ -517,13 +518,13 @@ def _panel_model(spec: Model, data: str, id_column: str, column, date_column):
 
 
 def _evaluate_panel(spec, data, id_column, column, date_column, wanted, steps, stride, as_json, plot, levels) -> None:
-    if plot is not None or levels:
-        raise InputError("--plot and --level apply to one series; drop them with --id-column")
+    if plot is not None:
+        raise InputError("--plot applies to one series; drop it with --id-column")
     from lstmcast.panel import panel_walk_forward
 
     panel, source = _panel_model(spec, data, id_column, column, date_column)
     started = time.perf_counter()
-    result = panel_walk_forward(panel, source, test_size=wanted, horizon=steps, stride=stride)
+    result = panel_walk_forward(panel, source, test_size=wanted, horizon=steps, stride=stride, level=levels)
     seconds = time.perf_counter() - started
     per = result.per_series
     out = {
@@ -533,6 +534,12 @@ def _evaluate_panel(spec, data, id_column, column, date_column, wanted, steps, s
         "rmse": clean(result.rmse), "baselines": {"persistence": clean(result.persistence_rmse)},
         "geomean_ratio_to_persistence": clean(result.geomean_ratio), "seconds": round(seconds, 3),
     }
+    for lv in levels or ():
+        key = _label_of(lv)
+        for name in ("coverage", "width", "winkler"):
+            out.setdefault(name, {})[key] = clean(result.intervals[lv][name])
+            for k, r in per.iterrows():
+                out["series"][str(k)].setdefault(name, {})[key] = clean(r[f"{name}_{key}"])
     if as_json:
         print_json(out)
         return
@@ -543,24 +550,38 @@ def _evaluate_panel(spec, data, id_column, column, date_column, wanted, steps, s
                    f"{fmt(clean(row['persistence_rmse'])):>12}")
     typer.echo(f"{'all (pooled)':<20} {int(per['n'].sum()):>5} {fmt(out['rmse']):>12} "
                f"{fmt(out['baselines']['persistence']):>12}")
+    for lv in levels or ():
+        key = _label_of(lv)
+        typer.echo(f"{key}% intervals (all series): coverage {fmt(out['coverage'][key])}%, mean width "
+                   f"{fmt(out['width'][key])}, interval score {fmt(out['winkler'][key])}")
     typer.echo(f"{seconds:.2f} s")
 
 
-def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json) -> None:
+def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json, levels=None) -> None:
     panel, source = _panel_model(spec, data, id_column, column, date_column)
-    frame = panel.fit(source).forecast(steps)
+    frame = panel.fit(source).forecast(steps, level=levels)
     series = {}
     for key, part in frame.groupby(id_column, sort=False):
-        series[str(key)] = {"index": [label(t) for t in part[panel.time_column]],
-                            "forecast": clean(part["forecast"].to_numpy())}
+        entry = {"index": [label(t) for t in part[panel.time_column]], "forecast": clean(part["forecast"].to_numpy())}
         _check_finite(part["forecast"].to_numpy(), f"forecast of series {key!r}")
+        if levels:
+            entry["lower"] = {_label_of(lv): clean(part[f"lower_{_label_of(lv)}"].to_numpy()) for lv in levels}
+            entry["upper"] = {_label_of(lv): clean(part[f"upper_{_label_of(lv)}"].to_numpy()) for lv in levels}
+        series[str(key)] = entry
     if as_json:
         print_json({"data": data, "config": {**spec.config(1), "id_column": id_column, "horizon": steps},
                     "series": series})
         return
     typer.echo(f"{data}: {spec.name} forecast of {steps} steps for {len(series)} series (one global network)")
     for key, entry in series.items():
-        typer.echo(f"{key}: " + ", ".join(f"{t} {fmt(v)}" for t, v in zip(entry["index"], entry["forecast"])))
+        cells = []
+        for i, (t, v) in enumerate(zip(entry["index"], entry["forecast"])):
+            bands = "".join(f" [{fmt(entry['lower'][lv][i])}, {fmt(entry['upper'][lv][i])}]"
+                            for lv in entry.get("lower", {}))
+            cells.append(f"{t} {fmt(v)}{bands}")
+        typer.echo(f"{key}: " + ", ".join(cells))
+    if levels:
+        typer.echo("intervals: " + ", ".join(f"{_label_of(lv)}%" for lv in levels) + " [lower, upper] after each forecast")
 
 
 def _loaded(model_file: Path, data, column, date_column, dayfirst):

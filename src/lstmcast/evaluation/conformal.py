@@ -76,6 +76,12 @@ class ConformalBands:
             unit = np.ones(steps)
         return {lv: (point - w[:steps] * unit, point + w[:steps] * unit) for lv, w in self.widths.items()}
 
+    def scaled(self, factor: float) -> ConformalBands:
+        """Return these bands with every width multiplied by ``factor`` (unit-free widths put in a series' units)."""
+        widths = {lv: w * float(factor) for lv, w in self.widths.items()}
+        return ConformalBands(self.horizon, self.levels, widths, self.n_origins, self.scale, self.spread_floor,
+                              self.warning)
+
     def state(self) -> dict:
         """Return the bands as a JSON-able dict (for model files); ``from_state`` reads it back."""
         return {
@@ -119,6 +125,118 @@ class ConformalBands:
         return cls(horizon, levels, widths, n_origins, scale, floor, warning)
 
 
+POOLINGS = ("auto", "series", "pooled")
+PANEL_STATE_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class PanelBands:
+    """Conformal bands of every series of a panel, and the unit-free bands a new series scales.
+
+    ``unit`` holds widths in units of a series' scale (``naive_scale``), quantiles of every
+    series' errors divided by its scale, pooled; ``series`` maps each id to its bands in its own
+    units: the quantiles of its own errors alone (``pooling="series"``, and ``"auto"`` for a
+    series with enough origins for every level's finite-sample quantile), or ``unit`` times its
+    scale (``pooling="pooled"``, and ``"auto"`` for the others). A series the panel was not
+    calibrated on gets ``unit`` times the scale of its own history (``for_history``).
+    """
+
+    unit: ConformalBands
+    series: dict
+    scales: dict
+    pooling: str = "pooled"
+
+    @property
+    def horizon(self) -> int:
+        return self.unit.horizon
+
+    @property
+    def levels(self) -> tuple:
+        return self.unit.levels
+
+    def for_history(self, values) -> ConformalBands:
+        """Return the bands of a series known only by its history ``values``: the unit bands times its scale."""
+        return self.unit.scaled(naive_scale(values, self.floor))
+
+    @property
+    def floor(self) -> float:
+        """Return the smallest scale a series gets (a constant history would otherwise have zero-width bands)."""
+        return _scale_floor(list(self.scales.values()))
+
+
+    def state(self, keys: list) -> dict:
+        """Return the bands as a JSON-able dict, the series in the order of ``keys`` (ids need not be text)."""
+        return {"kind": "panel-conformal", "version": PANEL_STATE_VERSION, "pooling": self.pooling,
+                "unit": self.unit.state(), "series": [self.series[key].state() for key in keys],
+                "scales": [float(self.scales[key]) for key in keys]}
+
+    @classmethod
+    def from_state(cls, state: dict, keys: list) -> PanelBands:
+        """Return the bands that ``state(keys)`` wrote, or raise InputError when the dict is not such a state."""
+        if not isinstance(state, dict) or state.get("kind") != "panel-conformal" or \
+                state.get("version") != PANEL_STATE_VERSION:
+            raise InputError(f"not a panel conformal-bands state of version {PANEL_STATE_VERSION}; "
+                             f"got {_describe(state)}. Recalibrate and save again")
+        try:
+            unit = ConformalBands.from_state(state["unit"])
+            series, scales, pooling = state["series"], state["scales"], state["pooling"]
+            if not isinstance(series, list) or not isinstance(scales, list) or len(series) != len(keys) \
+                    or len(scales) != len(keys):
+                raise ValueError(f"series and scales must be lists of {len(keys)} entries, one per series")
+            bands = {key: ConformalBands.from_state(one) for key, one in zip(keys, series)}
+            scales = {key: float(v) for key, v in zip(keys, scales)}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"panel conformal-bands state is incomplete or malformed ({exc}); recalibrate") from None
+        if pooling not in POOLINGS:
+            raise InputError(f"panel conformal-bands state has pooling {pooling!r}; expected one of {POOLINGS}")
+        bad = next((k for k, v in scales.items() if not math.isfinite(v) or v <= 0), None)
+        if bad is not None:
+            raise InputError(f"panel conformal-bands state has scale {scales[bad]!r} for series {bad!r}; "
+                             "expected a finite positive number")
+        odd = next((k for k, b in bands.items() if b.horizon != unit.horizon or set(b.levels) != set(unit.levels)), None)
+        if odd is not None:
+            raise InputError(f"panel conformal-bands state: series {odd!r}'s bands do not match the unit bands' "
+                             f"horizon {unit.horizon} and levels {list(unit.levels)}")
+        return cls(unit, bands, scales, pooling)
+
+
+def naive_scale(values, floor: float = 0.0) -> float:
+    """Return the mean absolute one-step change of ``values`` (the in-sample naive MAE), at least ``floor``."""
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    scale = float(np.abs(np.diff(x)).mean()) if x.size > 1 else 0.0
+    return max(scale, floor)
+
+
+def _scale_floor(scales: list) -> float:
+    """Return a thousandth of the median positive scale (1e-3 when none is positive)."""
+    positive = [s for s in scales if s > 0]
+    return 1e-3 * (float(np.median(positive)) if positive else 1.0)
+
+
+def panel_bands(errors: dict, scales: dict, levels, pooling: str = "auto") -> PanelBands:
+    """Return the panel's bands from each series' absolute errors (origins, steps) and scale (``naive_scale``).
+
+    The unit bands are the conformal quantiles (``conformal_bands``) of every series' errors
+    divided by its scale (floored at a thousandth of the median scale, so that a flat series does
+    not blow up the pooled quantile); see ``PanelBands`` for ``pooling``.
+    """
+    if pooling not in POOLINGS:
+        raise InputError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+    floor = _scale_floor(list(scales.values()))
+    scales = {key: max(float(s), floor) for key, s in scales.items()}
+    unit = conformal_bands(np.concatenate([errors[key] / scales[key] for key in errors]), levels)
+    series = {}
+    for key, own in errors.items():
+        alone = pooling == "series" or (pooling == "auto" and enough_origins(len(own), levels))
+        series[key] = conformal_bands(own, levels) if alone else unit.scaled(scales[key])
+    return PanelBands(unit, series, scales, pooling)
+
+
+def enough_origins(n: int, levels) -> bool:
+    """Return whether ``n`` scores give every level its finite-sample conformal quantile (19 for 95%)."""
+    return all(math.ceil((n + 1) * lv / 100.0) <= n for lv in levels)
+
+
 def calibrate(
     forecaster,
     y_train: pd.Series | pd.DataFrame,
@@ -154,24 +272,7 @@ def calibrate(
     target = target_series(forecaster, series).to_numpy()
     n = len(series)
     needs = forecaster.min_train_size() if hasattr(forecaster, "min_train_size") else 1
-    most = n - needs - horizon + 1  # origins that leave the first fit `needs` observations
-    if most < 1:
-        raise InputError(
-            f"y_train has {n} observations; calibrating {horizon}-step bands needs at least "
-            f"{needs + horizon} ({needs} to fit {forecaster!r} plus a calibration tail of {horizon}); "
-            "pass a longer training series or a shorter horizon"
-        )
-    if n_origins is None:
-        # half the training data: fewer origins (a fifth) measured 70.5/86.5% coverage at h=12 on the
-        # public series (benchmarks/accuracy/intervals.py), half 79.5/93.2%
-        n_origins = min(max(MIN_DEFAULT_ORIGINS, math.ceil(n / 2)), most)
-    n_origins = check_int(n_origins, "n_origins", minimum=1)
-    if n_origins > most:
-        raise InputError(
-            f"n_origins={n_origins} with horizon={horizon} needs a calibration tail of {n_origins + horizon - 1} "
-            f"observations, leaving {n - n_origins - horizon + 1} of y_train's {n} to fit on, but "
-            f"{forecaster!r} needs {needs}; use n_origins <= {most}"
-        )
+    n_origins = calibration_origins(n, horizon, needs, n_origins, "y_train", repr(forecaster))
     cut = n - (horizon + n_origins - 1)
 
     errors = np.empty((n_origins, horizon))  # (origins, steps)
@@ -191,6 +292,48 @@ def calibrate(
         # a zero spread at one origin would make its score infinite: floor it at a small share of the typical spread
         floor = 1e-3 * float(np.median(positive))
         scores = errors / np.maximum(spreads, floor)
+    return conformal_bands(scores, levels, scale, floor)
+
+
+def calibration_origins(n: int, horizon: int, needs: int, n_origins: int | None = None, what: str = "y_train",
+                        model: str = "the forecaster") -> int:
+    """Return how many calibration origins a series of ``n`` observations gives ``horizon``-step bands.
+
+    The calibration tail holds ``horizon + n_origins - 1`` observations and the fit before it at
+    least ``needs``. The default is ``max(10, ceil(n / 2))``, capped so that the fit keeps ``needs``;
+    InputError (naming ``what`` and ``model``) when not even one origin fits, or when ``n_origins``
+    asks for too many.
+    """
+    most = n - needs - horizon + 1  # origins that leave the first fit `needs` observations
+    if most < 1:
+        raise InputError(
+            f"{what} has {n} observations; calibrating {horizon}-step bands needs at least "
+            f"{needs + horizon} ({needs} to fit {model} plus a calibration tail of {horizon}); "
+            "pass a longer training series or a shorter horizon"
+        )
+    if n_origins is None:
+        # half the training data: fewer origins (a fifth) measured 70.5/86.5% coverage at h=12 on the
+        # public series (benchmarks/accuracy/intervals.py), half 79.5/93.2%
+        n_origins = min(max(MIN_DEFAULT_ORIGINS, math.ceil(n / 2)), most)
+    n_origins = check_int(n_origins, "n_origins", minimum=1)
+    if n_origins > most:
+        raise InputError(
+            f"n_origins={n_origins} with horizon={horizon} needs a calibration tail of {n_origins + horizon - 1} "
+            f"observations, leaving {n - n_origins - horizon + 1} of {what}'s {n} to fit on, but "
+            f"{model} needs {needs}; use n_origins <= {most}"
+        )
+    return n_origins
+
+
+def conformal_bands(scores: np.ndarray, levels, scale: str = "absolute", spread_floor: float = 0.0) -> ConformalBands:
+    """Return the bands whose widths are the finite-sample conformal quantiles of ``scores`` (origins, steps).
+
+    Per step and level the width is the ``ceil((n + 1) * level / 100)``-th smallest of the ``n``
+    scores, then a running maximum over steps so that bands never narrow with the horizon; with
+    too few scores for a level the largest is used and ``warning`` says so.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n_origins, horizon = scores.shape
     widths, short = {}, []
     ordered = np.sort(scores, axis=0)
     for lv in levels:
@@ -205,7 +348,7 @@ def calibrate(
             f"only {n_origins} calibration origins: too few for the finite-sample quantile of "
             f"{', '.join(short)} origins); the largest error is used, so coverage may fall short"
         )
-    return ConformalBands(horizon, levels, widths, n_origins, scale, floor, warning)
+    return ConformalBands(horizon, tuple(levels), widths, n_origins, scale, spread_floor, warning)
 
 
 def _forecast(model, history, horizon: int, scale: str) -> tuple[np.ndarray, np.ndarray | float]:
