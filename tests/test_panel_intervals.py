@@ -62,9 +62,12 @@ def test_series_origins_follow_the_single_series_rule():
 def test_auto_pooling_uses_own_errors_only_with_enough_origins():
     pf = PanelForecaster(small()).fit(seasonal_panel(lengths=(30, 48, 56)))  # 15, 24, 28 origins
     bands = pf.calibration(2, [80, 95])
-    own = {key: b.n_origins for key, b in bands.series.items()}
-    assert own == {"s0": bands.unit.n_origins, "s1": 24, "s2": 28}  # s0's 15 cannot give a 95% quantile
-    assert bands.series["s0"].warning is None
+    s0 = bands.series["s0"]  # 15 origins: its own 80% quantile, the pooled 95% one
+    np.testing.assert_allclose(s0.widths[95], bands.unit.widths[95] * bands.scales["s0"])
+    alone = PanelForecaster(small(), pooling="series").fit(seasonal_panel(lengths=(30, 48, 56))).calibration(2, [80, 95])
+    np.testing.assert_array_equal(s0.widths[80], alone.series["s0"].widths[80])
+    np.testing.assert_array_equal(bands.series["s1"].widths[95], alone.series["s1"].widths[95])
+    assert s0.warning is None and alone.series["s0"].warning is not None
 
 
 def test_new_ids_get_their_own_transforms_the_shared_network_and_scaled_unit_bands():

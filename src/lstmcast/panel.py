@@ -284,9 +284,9 @@ class PanelForecaster(BaseEstimator):
         divided by its scale (the in-sample naive MAE of its fitted part), their quantiles taken
         together and multiplied back by the series' scale: quantiles resting on hundreds of
         errors, but coverage holds only over the panel, per series only where scaled errors are
-        alike. ``"auto"`` (the default): its own errors where a series has enough origins for
-        every level's finite-sample quantile (19 for 95%, 4 for 80%), pooled ones where it has
-        fewer. Why: on 16 AR(1) series of 70-110 months with different persistence and noise
+        alike. ``"auto"`` (the default): its own errors at each level where a series has enough
+        origins for that level's finite-sample quantile (4 for 80%, 19 for 95%), pooled ones at
+        the others. Why: on 16 AR(1) series of 70-110 months with different persistence and noise
         (test 24, h=6; docs/panel.md) the pooled bands covered 49-100% per series
         at 80% (median 99.6%) and 73% at worst at 95%, while each series' own errors gave 74-100%
         and 96% at worst, narrower on average (mean width 10.6 against 11.7 at 80%): the naive

@@ -58,6 +58,10 @@ _DOCUMENT_KEY = "lstmcast"
 _DIGEST_KEY = "lstmcast.sha256"
 _NETWORK_PREFIX = "network."
 _VALUES = "values"
+_PANEL_KEY = "panel"
+_SERIES_PREFIX = "series."
+_DATA = "data"
+MAX_SERIES = 1_000_000  # ids in one panel file; far above the panels lstmcast trains
 _MAX_HISTORY_NUMBERS = 100_000  # larger loss histories are left out of the metadata
 _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 _CHUNK = 1 << 20
@@ -68,42 +72,58 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 # ---- public API --------------------------------------------------------------------------------
 
 
-def save(forecaster: Forecaster, path: str | os.PathLike) -> Path:
-    """Return the path written: ``forecaster`` saved to one safetensors file at ``path``, atomically.
+def save(forecaster, path: str | os.PathLike) -> Path:
+    """Return the path written: ``forecaster`` (a Forecaster or a PanelForecaster) saved to one safetensors file.
 
-    Raises NotFittedError for an unfitted forecaster, InputError for one that cannot be saved
-    (unusual labels, or a file ``load`` would refuse as too large) and ModelFileError when the
-    file cannot be written.
+    Written atomically. A panel keeps its parameters, every series' fitted state (transforms,
+    skeleton, history values and index) and the global network once (or each series' network
+    with ``global_model=False``). Raises NotFittedError for an unfitted forecaster, InputError
+    for one that cannot be saved (unusual labels, or a file ``load`` would refuse as too large)
+    and ModelFileError when the file cannot be written.
     """
-    if not hasattr(forecaster, "network_"):
-        raise NotFittedError("this Forecaster is not fitted yet; call fit(y) before saving it")
+    from lstmcast.panel import PanelForecaster
+
+    what = "PanelForecaster" if isinstance(forecaster, PanelForecaster) else "Forecaster"
+    if isinstance(forecaster, PanelForecaster):
+        if not hasattr(forecaster, "forecasters_"):
+            raise NotFittedError("this PanelForecaster is not fitted yet; call fit(data) before saving it")
+        tensors, described = _describe_panel(forecaster)
+    else:
+        if not hasattr(forecaster, "network_"):
+            raise NotFittedError("this Forecaster is not fitted yet; call fit(y) before saving it")
+        tensors = _network_tensors(forecaster.network_, _NETWORK_PREFIX)
+        tensors[_VALUES] = _float64(forecaster.values_)
+        described = _describe(forecaster)
     path = Path(path)
-    tensors = {
-        _NETWORK_PREFIX + name: value.detach().cpu().contiguous().clone()
-        for name, value in forecaster.network_.state_dict().items()
-    }
-    tensors[_VALUES] = torch.from_numpy(np.ascontiguousarray(forecaster.values_, dtype=np.float64).copy())
     try:
-        document = json.dumps(_describe(forecaster), default=_plain_json)
+        document = json.dumps(described, default=_plain_json)
     except TypeError as exc:
-        raise InputError(f"cannot save this Forecaster: {exc}; use plain str/int/float parameters and labels") from None
+        raise InputError(f"cannot save this {what}: {exc}; use plain str/int/float parameters and labels") from None
     if len(document) > MAX_DOCUMENT_BYTES:  # json.dumps writes ASCII: characters are bytes
         raise InputError(
-            f"cannot save this Forecaster: its metadata takes {len(document)} bytes, over the limit of "
+            f"cannot save this {what}: its metadata takes {len(document)} bytes, over the limit of "
             f"{MAX_DOCUMENT_BYTES} bytes that load accepts; fit on a shorter series or with a regular index"
         )
     data = _save_tensors(tensors, metadata={_DOCUMENT_KEY: document, _DIGEST_KEY: _digest(document, tensors)})
     if len(data) > MAX_FILE_BYTES:
         raise InputError(
-            f"cannot save this Forecaster: its file would take {len(data)} bytes, over the limit of "
+            f"cannot save this {what}: its file would take {len(data)} bytes, over the limit of "
             f"{MAX_FILE_BYTES} bytes that load accepts; use fewer members, units or layers"
         )
     _write_atomic(path, data)
     return path
 
 
-def load(path: str | os.PathLike) -> Forecaster:
-    """Return the fitted Forecaster saved at ``path``; it predicts and forecasts exactly as the saved one.
+def _network_tensors(network, prefix: str) -> dict:
+    return {prefix + name: value.detach().cpu().contiguous().clone() for name, value in network.state_dict().items()}
+
+
+def _float64(values) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64).copy())
+
+
+def load(path: str | os.PathLike):
+    """Return the fitted Forecaster (or PanelForecaster) saved at ``path``; it forecasts exactly as the saved one.
 
     Raises ModelFileError when the path is missing or not a regular file, the file is too large,
     not a safetensors file, truncated, changed since it was saved, of an unknown format version,
@@ -135,7 +155,10 @@ def load(path: str | os.PathLike) -> Forecaster:
             f"model file {path} failed its SHA-256 integrity check: its contents changed after it was saved; "
             "save the model again from a fitted forecaster"
         )
-    return _rebuild(path, _parse(path, text), tensors)
+    document = _parse(path, text)
+    if _PANEL_KEY in document:
+        return _rebuild_panel(path, document, tensors)
+    return _rebuild(path, document, tensors)
 
 
 # ---- what is saved -----------------------------------------------------------------------------
@@ -165,6 +188,61 @@ def _describe(f: Forecaster) -> dict:
         "skeleton": state["skeleton"],
         "chosen": state["chosen"],
         "bands": state.get("bands"),
+    }
+
+
+_NETWORK_FIELDS = ("model_config", "seeds", "history", "n_train_windows")  # once for a global network
+_PANEL_PARAMS = ("global_model", "id_column", "time_column", "value_column", "calendar", "future_columns",
+                 "past_columns", "pooling")
+
+
+def _describe_panel(pf) -> tuple[dict, dict]:
+    """Return (tensors, document) of a fitted PanelForecaster.
+
+    Tensors: the global network once (``network.*``) or each series' (``series.<i>.network.*``),
+    each series' fitted values (``series.<i>.values``) and, with covariates, its raw data
+    (``series.<i>.data``: what ``forecast`` extends; the values are the frame the network sees).
+    The document holds the panel's and the forecasters' parameters, the ids, per series the
+    fields of a single model file, and the bands.
+    """
+    import lstmcast
+
+    keys = list(pf.forecasters_)
+    tensors, entries = {}, []
+    lead = pf.forecasters_[keys[0]]
+    for i, key in enumerate(keys):
+        f, prefix = pf.forecasters_[key], f"{_SERIES_PREFIX}{i}."
+        entry = {k: v for k, v in _describe(f).items() if k not in ("format_version", "lstmcast_version", "params",
+                                                                     "bands")}
+        tensors[prefix + _VALUES] = _float64(f.values_)
+        if pf.global_model:
+            entry = {k: v for k, v in entry.items() if k not in _NETWORK_FIELDS}
+        else:
+            tensors.update(_network_tensors(f.network_, prefix + _NETWORK_PREFIX))
+        raw = pf.data_[key]
+        if isinstance(raw, pd.DataFrame):
+            entry["data_columns"] = _labels(list(raw.columns), "column")
+            tensors[prefix + _DATA] = _float64(raw.to_numpy(dtype=np.float64))
+        entries.append(entry)
+    network = None
+    if pf.global_model:
+        tensors.update(_network_tensors(pf.network_, _NETWORK_PREFIX))
+        single = _describe(lead)
+        network = {k: single[k] for k in _NETWORK_FIELDS}
+    bands = getattr(pf, "bands_", None)
+    params = pf.get_params(deep=False)
+    return tensors, {
+        "format_version": FORMAT_VERSION,
+        "lstmcast_version": lstmcast.__version__,
+        _PANEL_KEY: {
+            "params": {k: list(v) if k.endswith("_columns") else v for k, v in params.items() if k in _PANEL_PARAMS},
+            "forecaster": lead.get_params(),
+            "ids": _labels(keys, "series id"),
+            "network": network,
+            "series": entries,
+            "n_windows": int(pf.n_windows_),
+            "bands": None if bands is None else bands.state(keys),
+        },
     }
 
 
@@ -382,8 +460,12 @@ def _rebuild(path: Path, doc: dict, tensors: dict[str, torch.Tensor]) -> Forecas
     return forecaster
 
 
-def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecaster:
-    """Return the fitted Forecaster of a parsed document; _Invalid names the first field that fails."""
+def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor], shared: Forecaster | None = None) -> Forecaster:
+    """Return the fitted Forecaster of a parsed document; _Invalid names the first field that fails.
+
+    ``shared``: a forecaster whose network and training history this one shares (a panel's
+    global network, checked once); its model configuration must be the one this document gives.
+    """
     version = doc.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:  # checked first: other versions have other fields
         raise _Invalid("format_version", "")
@@ -400,11 +482,14 @@ def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecast
     index = _index(doc["index"], values)
     seeds = _seeds(doc["seeds"], p)
     config = _model_config(doc["model_config"], Forecaster(**params), n_cols, len(target_idx), p)
+    if shared is not None and shared.network_.config != config:
+        raise _Invalid("columns", f"give the network configuration {config}, but the shared network has "
+                       f"{shared.network_.config}")
     state = {
         "columns": columns, "target_idx": target_idx, "index": index, "values": values,
         "scaler": _scaler(doc["scaler"], p["scale"], n_cols), "seeds": seeds,
-        "network": _network(config, seeds, tensors),
-        "history": _history(doc.get("history"), len(seeds)),
+        "network": _network(config, seeds, tensors) if shared is None else shared.network_,
+        "history": _history(doc.get("history"), len(seeds)) if shared is None else shared.history_,
         # not bounded by the rows: a network shared across a panel counts the pooled windows
         "n_train_windows": _int(doc["n_train_windows"], "n_train_windows", 1, _INT64[1]),
         "season_length": season, "skeleton": _skeleton(doc.get("skeleton"), p["model"]),
@@ -420,6 +505,157 @@ def _checked_forecaster(doc: dict, tensors: dict[str, torch.Tensor]) -> Forecast
         raise _Invalid("params", str(exc)) from None
     _check_scaler_refits(forecaster)
     return forecaster
+
+
+_PANEL_FIELDS = ("params", "forecaster", "ids", "network", "series", "n_windows", "bands")
+
+
+def _rebuild_panel(path: Path, doc: dict, tensors: dict[str, torch.Tensor]):
+    """Return the PanelForecaster of a document whose digest matched, every field and series checked."""
+    try:
+        panel = _checked_panel(doc, tensors)
+    except _Invalid as bad:
+        if bad.field == "format_version":
+            raise _version_error(path, doc.get("format_version"), str(doc.get("lstmcast_version", "unknown"))) from None
+        raise ModelFileError(
+            f"model file {path} has incomplete or inconsistent metadata in {bad.field!r}: {_one_line(bad.problem)}; "
+            "the file was damaged or edited after saving, save the model again"
+        ) from None
+    for key, f in panel.forecasters_.items():
+        _check_forecasts(path, f)
+    return panel
+
+
+def _checked_panel(doc: dict, tensors: dict[str, torch.Tensor]):
+    """Return the fitted PanelForecaster of a parsed document; _Invalid names the first field that fails."""
+    from lstmcast.evaluation.conformal import PanelBands
+    from lstmcast.panel import PanelForecaster
+
+    version = doc.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise _Invalid("format_version", "")
+    _keys(doc, "metadata", ("format_version", _PANEL_KEY), ("lstmcast_version",))
+    if "lstmcast_version" in doc:
+        _text(doc["lstmcast_version"], "lstmcast_version")
+    spec = _keys(doc[_PANEL_KEY], "panel", _PANEL_FIELDS)
+    params = _panel_params(spec["params"])
+    fparams = _params(spec["forecaster"])
+    try:
+        pf = PanelForecaster(Forecaster(**fparams), **params)
+        if pf._template().get_params() != fparams:
+            raise InputError("they are not the panel's template parameters (its target follows value_column)")
+    except InputError as exc:
+        raise _Invalid("panel.forecaster", str(exc)) from None
+    ids = spec["ids"]
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_SERIES:
+        raise _Invalid("panel.ids", f"must be a list of 1 to {MAX_SERIES} series ids; got {_short(ids)}")
+    ids = [_label(v, f"panel.ids[{i}]") for i, v in enumerate(ids)]
+    if len(set(ids)) != len(ids):
+        raise _Invalid("panel.ids", "has repeated ids")
+    entries = spec["series"]
+    if not isinstance(entries, list) or len(entries) != len(ids):
+        raise _Invalid("panel.series", f"must be a list of {len(ids)} series (one per id); got {_kind(entries)}")
+    expected_network = dict.fromkeys(_NETWORK_FIELDS) if params["global_model"] else None
+    if (spec["network"] is None) != (expected_network is None):
+        raise _Invalid("panel.network", "must be an object for global_model=True and null otherwise")
+    if expected_network is not None:
+        _keys(spec["network"], "panel.network", _NETWORK_FIELDS)
+    _panel_tensor_names(tensors, len(ids), params["global_model"], bool(pf._covariates()))
+    shared_tensors = {k: v for k, v in tensors.items() if k.startswith(_NETWORK_PREFIX)}
+    pf.leads_ = int(pf._template().resolved()["steps_out"])
+    forecasters, data, shared = {}, {}, None
+    for i, (key, entry) in enumerate(zip(ids, entries)):
+        field = f"panel.series[{i}]"
+        if not isinstance(entry, dict):
+            raise _Invalid(field, f"must be a JSON object; got {_kind(entry)}")
+        prefix = f"{_SERIES_PREFIX}{i}."
+        sub = {k: v for k, v in entry.items() if k != "data_columns"}
+        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix) and not k.endswith("." + _DATA)}
+        if params["global_model"]:
+            clash = [k for k in _NETWORK_FIELDS if k in sub]
+            if clash:
+                raise _Invalid(field, f"the field {clash[0]!r} belongs to panel.network for a global model")
+            sub.update(spec["network"])
+            own.update(shared_tensors)
+        sub = {"format_version": FORMAT_VERSION, "params": fparams, **sub}
+        try:
+            f = _checked_forecaster(sub, own, shared)
+        except _Invalid as bad:
+            raise _Invalid(f"{field}.{bad.field}", bad.problem) from None
+        if params["global_model"] and shared is None:
+            shared = f
+        forecasters[key] = f
+        data[key] = _panel_data(pf, entry, tensors.get(prefix + _DATA), f, field)
+    pf.data_, pf.forecasters_ = data, forecasters
+    pf.n_windows_ = _int(spec["n_windows"], "panel.n_windows", 1, _INT64[1])
+    if params["global_model"]:
+        pf.network_ = shared.network_
+    pf.bands_ = None
+    if spec["bands"] is not None:
+        try:
+            pf.bands_ = PanelBands.from_state(spec["bands"], ids)
+        except InputError as exc:
+            raise _Invalid("panel.bands", str(exc)) from None
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            raise _Invalid("panel.bands", f"cannot be rebuilt ({type(exc).__name__}: {exc})") from None
+    return pf
+
+
+def _panel_params(value) -> dict:
+    """Return the PanelForecaster's own parameters, each checked (types, choices)."""
+    from lstmcast.evaluation.conformal import POOLINGS
+
+    _keys(value, "panel.params", _PANEL_PARAMS)
+    for name in ("global_model", "calendar"):
+        if type(value[name]) is not bool:
+            raise _Invalid(f"panel.params.{name}", f"must be true or false; got {_short(value[name])}")
+    for name in ("id_column", "time_column", "value_column"):
+        _text(value[name], f"panel.params.{name}")
+    _text(value["pooling"], "panel.params.pooling", POOLINGS)
+    for name in ("future_columns", "past_columns"):
+        columns = value[name]
+        if not isinstance(columns, list) or len(columns) > 1000:
+            raise _Invalid(f"panel.params.{name}", f"must be a list of column names; got {_short(columns)}")
+        for i, c in enumerate(columns):
+            _text(c, f"panel.params.{name}[{i}]")
+    return dict(value)
+
+
+def _panel_tensor_names(tensors: dict, n_series: int, global_model: bool, covariates: bool) -> None:
+    """Raise _Invalid for a tensor that no series owns, or a series without its values (or data with covariates)."""
+    for name in tensors:
+        if name.startswith(_NETWORK_PREFIX) and global_model:
+            continue
+        match = re.fullmatch(r"series\.(0|[1-9]\d{0,8})\.(values|data|network\..+)", name)
+        ok = match is not None and int(match[1]) < n_series
+        ok = ok and (match[2] != _DATA or covariates) and (not match[2].startswith(_NETWORK_PREFIX) or not global_model)
+        if not ok:
+            raise _Invalid(f"tensor {name!r:.80}", "is not part of this panel's model file")
+    for i in range(n_series):
+        for part in (_VALUES, _DATA) if covariates else (_VALUES,):
+            if f"{_SERIES_PREFIX}{i}.{part}" not in tensors:
+                raise _Invalid(f"tensor {_SERIES_PREFIX}{i}.{part}", "is missing")
+
+
+def _panel_data(pf, entry: dict, raw, f: Forecaster, field: str):
+    """Return a series' raw panel data: its values (no covariates) or its data tensor, which must give its values."""
+    if raw is None:
+        return pd.Series(f.values_[:, 0], index=f.index_, name=pf.value_column)
+    if raw.dtype != torch.float64 or raw.ndim != 2 or raw.shape[0] != len(f.index_):
+        raise _Invalid(f"{field}.data", f"must be a float64 tensor of {len(f.index_)} rows; got {raw.dtype} "
+                       f"of shape {list(raw.shape)}")
+    columns = entry.get("data_columns")
+    if not isinstance(columns, list) or len(columns) != raw.shape[1]:
+        raise _Invalid(f"{field}.data_columns", f"must list the {raw.shape[1]} data columns; got {_short(columns)}")
+    frame = pd.DataFrame(raw.numpy(), index=f.index_, columns=[_label(c, f"{field}.data_columns") for c in columns])
+    try:
+        frame = pf._panel({"_": frame})["_"]
+        model = pf._model_frame(frame)
+    except (InputError, KeyError, ValueError) as exc:
+        raise _Invalid(f"{field}.data", f"is not this panel's data ({_one_line(str(exc))})") from None
+    if list(model.columns) != f.columns_ or not np.array_equal(model.to_numpy(dtype=np.float64), f.values_):
+        raise _Invalid(f"{field}.data", "does not give the saved values (the frame the network sees)")
+    return frame
 
 
 def _check_scaler_refits(forecaster: Forecaster) -> None:

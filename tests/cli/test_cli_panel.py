@@ -72,3 +72,30 @@ def test_evaluate_with_an_id_column_and_a_level_scores_coverage(tmp_path):
     obj = json.loads(result.stdout)
     assert 0 <= obj["coverage"]["80"] <= 100 and obj["width"]["80"] > 0
     assert all(0 <= entry["coverage"]["80"] <= 100 for entry in obj["series"].values())
+
+
+def test_a_saved_panel_forecasts_from_its_file_as_when_fitted(tmp_path):
+    path, model = _panel_csv(tmp_path), tmp_path / "m.lstm"
+    fitted = runner.invoke(app, ["forecast", str(path), "--id-column", "unique_id", "--horizon", "3", "--level", "80",
+                                 *SMALL, "--save", str(model), "--json"])
+    assert fitted.exit_code == 0, fitted.stderr
+    loaded = runner.invoke(app, ["forecast", "--id-column", "unique_id", "--model-file", str(model), "--horizon", "3",
+                                 "--level", "80", "--json"])
+    assert loaded.exit_code == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["series"] == json.loads(fitted.stdout)["series"]
+    # new data: the same ids with a shorter history, and a new id that shares the network
+    long = pd.read_csv(path)
+    newer = pd.concat([long[long["unique_id"] == "s0"].iloc[:-4], long[long["unique_id"] == "s2"].assign(unique_id="new")])
+    newer.to_csv(tmp_path / "new.csv", index=False)
+    again = runner.invoke(app, ["forecast", str(tmp_path / "new.csv"), "--id-column", "unique_id", "--model-file",
+                                str(model), "--horizon", "2", "--json"])
+    assert again.exit_code == 0, again.stderr
+    series = json.loads(again.stdout)["series"]
+    assert series["s0"]["index"] == ["2003-03", "2003-04"] and len(series["new"]["forecast"]) == 2
+
+
+def test_a_panel_file_without_an_id_column_is_a_one_line_error(tmp_path):
+    model = tmp_path / "m.lstm"
+    assert runner.invoke(app, ["forecast", str(_panel_csv(tmp_path)), "--id-column", "unique_id", *SMALL,
+                               "--save", str(model)]).exit_code == 0
+    assert_one_line_error(runner.invoke(app, ["forecast", "--model-file", str(model)]), "--id-column unique_id")

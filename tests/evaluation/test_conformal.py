@@ -210,6 +210,7 @@ def test_panel_bands_pool_scaled_errors_or_keep_each_series_own():
     auto = panel_bands(errors, scales, [80, 95], "auto")
     np.testing.assert_array_equal(auto.series["a"].widths[95], own.series["a"].widths[95])
     np.testing.assert_allclose(auto.series["c"].widths[95], 5.0 * auto.unit.widths[95])
+    np.testing.assert_array_equal(auto.series["c"].widths[80], own.series["c"].widths[80])  # 8 suffice for 80%
     # a new series: the unit widths times its own naive scale (mean absolute change)
     np.testing.assert_allclose(auto.for_history([0.0, 2.0, 0.0]).widths[80], 2.0 * auto.unit.widths[80])
     again = PanelBands.from_state(json.loads(json.dumps(auto.state(["a", "b", "c"]))), ["a", "b", "c"])

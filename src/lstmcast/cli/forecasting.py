@@ -397,12 +397,16 @@ def forecast_command(
     levels = _levels(level)
     _check_plot(plot)
     if id_column is not None:
-        if model_file is not None or save is not None or plot is not None:
-            raise InputError("--id-column forecasts many series; --model-file, --save and --plot apply to one")
+        if plot is not None:
+            raise InputError("--plot applies to one series; drop it with --id-column")
+        if model_file is not None:
+            if params or model is not None:
+                raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
+            return _forecast_saved_panel(model_file, data, id_column, steps, as_json, levels)
         if data is None:
             raise InputError("forecast needs DATA with --id-column")
         return _forecast_panel(Model(ctx, model, params or {}), data, id_column, column, date_column, steps, as_json,
-                               levels)
+                               levels, save)
     if model_file is not None:
         if params or model is not None:
             raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
@@ -557,9 +561,43 @@ def _evaluate_panel(spec, data, id_column, column, date_column, wanted, steps, s
     typer.echo(f"{seconds:.2f} s")
 
 
-def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json, levels=None) -> None:
+def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json, levels=None, save=None) -> None:
     panel, source = _panel_model(spec, data, id_column, column, date_column)
     frame = panel.fit(source).forecast(steps, level=levels)
+    if save is not None:  # after forecasting, so that calibrated bands are kept in the file
+        from lstmcast.persist import save as save_model
+
+        save_model(panel, save)
+    config = {**spec.config(1), "id_column": id_column, "horizon": steps}
+    _print_panel(frame, panel, data, config, f"{spec.name} forecast", steps, as_json, levels, save)
+
+
+def _forecast_saved_panel(model_file: Path, data, id_column: str, steps: int, as_json: bool, levels) -> None:
+    """Forecast every series of a saved panel, or (DATA) new histories of its ids or of new ids."""
+    from lstmcast.panel import PanelForecaster
+    from lstmcast.persist import load
+
+    panel = load(model_file)
+    if not isinstance(panel, PanelForecaster):
+        raise InputError(f"{model_file} holds a single-series model; drop --id-column to forecast with it")
+    if id_column != panel.id_column:
+        raise InputError(f"{model_file} was fitted with id column {panel.id_column!r}; got --id-column {id_column!r}")
+    source = None
+    if data is not None:
+        source = Path(data)
+        if not source.is_file():
+            raise InputError(f"--id-column needs a CSV file in long format (id, time, value); got {data!r}")
+    frame = panel.forecast(steps, level=levels, data=source)
+    lead = next(iter(panel.forecasters_.values()))
+    config = {**lead.resolved(lead.season_length_), "id_column": id_column, "horizon": steps,
+              "model_file": str(model_file)}
+    _print_panel(frame, panel, data if data is not None else str(model_file), config, f"{lead.model} forecast",
+                 steps, as_json, levels, None)
+
+
+def _print_panel(frame, panel, data: str, config: dict, what: str, steps: int, as_json: bool, levels, save) -> None:
+    """Print a panel's long forecast frame: one JSON entry per id (index, forecast, lower, upper), or lines."""
+    id_column = panel.id_column
     series = {}
     for key, part in frame.groupby(id_column, sort=False):
         entry = {"index": [label(t) for t in part[panel.time_column]], "forecast": clean(part["forecast"].to_numpy())}
@@ -569,10 +607,13 @@ def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json, 
             entry["upper"] = {_label_of(lv): clean(part[f"upper_{_label_of(lv)}"].to_numpy()) for lv in levels}
         series[str(key)] = entry
     if as_json:
-        print_json({"data": data, "config": {**spec.config(1), "id_column": id_column, "horizon": steps},
-                    "series": series})
+        out = {"data": data, "config": config, "series": series}
+        if save is not None:
+            out["saved"] = str(save)
+        print_json(out)
         return
-    typer.echo(f"{data}: {spec.name} forecast of {steps} steps for {len(series)} series (one global network)")
+    network = "one global network" if panel.global_model else "one network per series"
+    typer.echo(f"{data}: {what} of {steps} steps for {len(series)} series ({network})")
     for key, entry in series.items():
         cells = []
         for i, (t, v) in enumerate(zip(entry["index"], entry["forecast"])):
@@ -582,6 +623,8 @@ def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json, 
         typer.echo(f"{key}: " + ", ".join(cells))
     if levels:
         typer.echo("intervals: " + ", ".join(f"{_label_of(lv)}%" for lv in levels) + " [lower, upper] after each forecast")
+    if save is not None:
+        typer.echo(f"saved: {save}")
 
 
 def _loaded(model_file: Path, data, column, date_column, dayfirst):
@@ -589,6 +632,9 @@ def _loaded(model_file: Path, data, column, date_column, dayfirst):
     from lstmcast.persist import load
 
     forecaster = load(model_file)
+    if not hasattr(forecaster, "network_") or not hasattr(forecaster, "values_"):  # a panel's file
+        raise InputError(f"{model_file} holds a model of many series; pass --id-column "
+                         f"{getattr(forecaster, 'id_column', 'unique_id')} to forecast with it")
     series = load_series(data, column, date_column, dayfirst) if data is not None else None
     config = {**forecaster.resolved(forecaster.season_length_), "model_file": str(model_file)}
     return forecaster, series, forecaster.model, config

@@ -135,9 +135,9 @@ class PanelBands:
 
     ``unit`` holds widths in units of a series' scale (``naive_scale``), quantiles of every
     series' errors divided by its scale, pooled; ``series`` maps each id to its bands in its own
-    units: the quantiles of its own errors alone (``pooling="series"``, and ``"auto"`` for a
-    series with enough origins for every level's finite-sample quantile), or ``unit`` times its
-    scale (``pooling="pooled"``, and ``"auto"`` for the others). A series the panel was not
+    units: the quantiles of its own errors alone (``pooling="series"``, and ``"auto"`` at each
+    level its origins suffice for: 4 for 80%, 19 for 95%), or ``unit`` times its scale
+    (``pooling="pooled"``, and ``"auto"`` at the other levels). A series the panel was not
     calibrated on gets ``unit`` times the scale of its own history (``for_history``).
     """
 
@@ -227,8 +227,15 @@ def panel_bands(errors: dict, scales: dict, levels, pooling: str = "auto") -> Pa
     unit = conformal_bands(np.concatenate([errors[key] / scales[key] for key in errors]), levels)
     series = {}
     for key, own in errors.items():
-        alone = pooling == "series" or (pooling == "auto" and enough_origins(len(own), levels))
-        series[key] = conformal_bands(own, levels) if alone else unit.scaled(scales[key])
+        pooled = unit.scaled(scales[key])
+        if pooling == "pooled":
+            series[key] = pooled
+            continue
+        alone = conformal_bands(own, levels)
+        if pooling == "auto":  # level by level, so that asking for 95% too never changes the 80% band
+            widths = {lv: alone.widths[lv] if enough_origins(len(own), [lv]) else pooled.widths[lv] for lv in levels}
+            alone = ConformalBands(alone.horizon, alone.levels, widths, alone.n_origins)
+        series[key] = alone
     return PanelBands(unit, series, scales, pooling)
 
 
