@@ -396,20 +396,18 @@ def forecast_command(
     steps = HORIZON.parse(horizon, "--horizon")
     levels = _levels(level)
     _check_plot(plot)
+    if model_file is not None and (params or model is not None):
+        raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
     if id_column is not None:
         if plot is not None:
             raise InputError("--plot applies to one series; drop it with --id-column")
         if model_file is not None:
-            if params or model is not None:
-                raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
             return _forecast_saved_panel(model_file, data, id_column, steps, as_json, levels)
         if data is None:
             raise InputError("forecast needs DATA with --id-column")
         return _forecast_panel(Model(ctx, model, params or {}), data, id_column, column, date_column, steps, as_json,
                                levels, save)
     if model_file is not None:
-        if params or model is not None:
-            raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
         forecaster, series, spec_name, config = _loaded(model_file, data, column, date_column, dayfirst)
     else:
         if data is None:
