@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from lstmcast.data.skeleton import inverse_recursive
 from lstmcast.data.timeindex import future_index, season_length
 from lstmcast.data.transforms import Scaler, difference, undifference_recursive
 from lstmcast.data.validate import validate_series
@@ -519,35 +520,9 @@ class Forecaster(BaseEstimator):
         self._check_fitted()
         horizon = HORIZON.check(horizon)
         values, index = (self.values_, self.index_) if y is None else self._values_of(y)
-        if len(values) < self.layout(self._warmup(), self.season_length_).first_prediction:
-            raise InputError(f"y has {len(values)} observations; forecasting needs at least "
-                             f"{self.layout(self._warmup(), self.season_length_).first_prediction}")
-        recursive = horizon > self.steps_out
-        if recursive and len(self.target_idx_) != len(self.columns_):
-            raise InputError(
-                f"horizon={horizon} exceeds steps_out={self.steps_out}, and forecasting recursively needs "
-                "future values of every input column; use steps_out >= horizon or target='all'"
-            )
-        skeleton = self._aligned_skeleton(index)
-        z = self._transformed(values, skeleton=skeleton)  # (rows, columns)
+        future = self._paths(values, index, self._checked_origins([len(values)], len(values), "y"), horizon)[:, 0]
         members = self.network_.members
-        z = np.broadcast_to(z, (members,) + z.shape).copy()  # each member extends its own history
-        steps: list[np.ndarray] = []
-        done = 0
-        while done < horizon:
-            out = self._next_block(z)  # (members, steps_out, targets)
-            steps.append(out)
-            done += out.shape[1]
-            if done < horizon:
-                z = np.concatenate([z, out], axis=1)
-        zf = np.concatenate(steps, axis=1)[:, :horizon]  # (members, horizon, targets)
-        future = self._inverse_scale(zf)
-        if self.difference:
-            last = self._skeletal(values, skeleton)[-self.difference :][:, self.target_idx_]
-            future = undifference_recursive(future, last, self.difference)
-        if self.skeleton_ is not None:
-            future = self._unskeletal_recursive(future[..., 0], values[:, self.target_idx_[0]], skeleton)[..., None]
-        self._check_sane(future, values[:, self.target_idx_])
+        recursive = horizon > self.steps_out
         index = future_index(index, horizon)
         method = "recursive" if recursive else "direct"
         if return_members:
@@ -560,6 +535,126 @@ class Forecaster(BaseEstimator):
             out = pd.DataFrame(future.mean(axis=0), index=index, columns=[self.columns_[i] for i in self.target_idx_])
         out.attrs["method"] = method
         return out
+
+    def forecast_origins(self, y, origins, horizon: int, return_members: bool = False) -> np.ndarray:
+        """Return the ``horizon``-step forecasts from many origins of ``y`` at once, shape (origins, horizon).
+
+        Row i is what ``forecast(horizon, y=y.iloc[:origins[i]])`` gives (to rounding), the
+        ensemble mean; ``return_members=True`` gives every member, (members, origins, horizon);
+        with several targets (``target="all"``) a trailing targets axis is added. ``origins`` are
+        history lengths, in any order. One pass serves them all: ``y`` is validated and
+        transformed once (the transforms are causal, so each origin's history is a prefix of
+        the transformed series), every origin's windows run through the network together at each
+        recursive block, and the skeleton is undone for all members and origins together
+        (``data.skeleton.inverse_recursive``). Conformal calibration and multi-horizon walk-forward
+        forecast this way from every origin of a block fitted once.
+
+            f.forecast_origins(y, range(100, 124), 12)   # (24, 12): 12 steps after y[:100], ..., y[:123]
+        """
+        self._check_fitted()
+        horizon = HORIZON.check(horizon)
+        values, index = self._values_of(y)
+        ends = self._checked_origins(origins, len(values), "origins")
+        if return_members and len(self.target_idx_) != 1:
+            raise InputError("return_members=True needs a single target")
+        future = self._paths(values[: ends.max()], index, ends, horizon)  # (members, origins, horizon, targets)
+        if len(self.target_idx_) == 1:
+            future = future[..., 0]
+        return future if return_members else future.mean(axis=0)
+
+    def _checked_origins(self, origins, n: int, what: str) -> np.ndarray:
+        """Return ``origins`` as an int array after checking each leaves enough history inside ``n`` observations."""
+        ends = np.asarray(origins)
+        if ends.ndim != 1 or not len(ends) or not (np.issubdtype(ends.dtype, np.integer) or ends.dtype == object and
+                                                   all(isinstance(o, (int, np.integer)) for o in ends)):
+            raise InputError(f"origins must be a non-empty list of integers (history lengths); got {origins!r:.80}")
+        ends = ends.astype(np.int64)
+        needs = self.layout(self._warmup(), self.season_length_).first_prediction
+        short = ends[(ends < needs) | (ends > n)]
+        if len(short):
+            if what == "y":
+                raise InputError(f"y has {n} observations; forecasting needs at least {needs}")
+            raise InputError(f"origin {int(short[0])} must leave at least {needs} observations before it (look_back + "
+                             f"transform warm-up) and lie inside y (length {n}); use origins in {needs}..{n}")
+        return ends
+
+    def _paths(self, values: np.ndarray, index: pd.Index, ends: np.ndarray, horizon: int) -> np.ndarray:
+        """Return each member's forecasts (members, origins, horizon, targets) after ``values[:end]``, in original units.
+
+        The common part of ``forecast`` and ``forecast_origins``: ``values`` validated and ``ends`` checked.
+        """
+        if horizon > self.steps_out and len(self.target_idx_) != len(self.columns_):
+            raise InputError(
+                f"horizon={horizon} exceeds steps_out={self.steps_out}, and forecasting recursively needs "
+                "future values of every input column; use steps_out >= horizon or target='all'"
+            )
+        skeleton = self._aligned_skeleton(index)
+        # causal transforms: the rows of values[:end] are the first end - warmup rows of z
+        z = self._transformed(values, skeleton=skeleton)  # (rows, columns)
+        future = self._inverse_scale(self._network_paths(z, ends - self._warmup(), horizon))
+        if self.difference:
+            lag, w = self.difference, self._warmup() - self.difference
+            s_values = self._skeletal(values, skeleton)[:, self.target_idx_]  # skeleton space, rows w..
+            last = s_values[ends[:, None] - w - lag + np.arange(lag)]  # (origins, lag, targets)
+            # the origins ride along as a feature axis: (members, horizon, origins, targets)
+            future = undifference_recursive(future.transpose(0, 2, 1, 3), last.transpose(1, 0, 2), lag)
+            future = future.transpose(0, 2, 1, 3)
+        if self.skeleton_ is not None:
+            members, n = future.shape[:2]
+            rows = np.tile(ends, members)  # row k * n + i: member k from origin i
+            flat = inverse_recursive(skeleton, future[..., 0].reshape(members * n, horizon),
+                                     values[:, self.target_idx_[0]], rows)
+            future = flat.reshape(members, n, horizon, 1)
+        self._check_sane_origins(future, values[:, self.target_idx_], ends)
+        return future
+
+    def _network_paths(self, z: np.ndarray, lengths: np.ndarray, horizon: int) -> np.ndarray:
+        """Return each member's next ``horizon`` scaled values (members, origins, horizon, targets) after ``z[:length]``.
+
+        Direct from the network when ``horizon <= steps_out``, else recursively: each block's
+        forecasts are appended to each member's history and the next block read from there.
+        Every origin's window goes through the network in one batch per block.
+        """
+        if self.stateful:  # the state carried into the last window depends on where each history ends
+            return np.stack([self._replayed_paths(z[:length], horizon) for length in lengths], axis=1)
+        lb, members = self.network_look_back, self.network_.members
+        recent = z[lengths[:, None] - lb + np.arange(lb)]  # (origins, look_back, columns): each origin's last window
+        history = np.broadcast_to(recent, (members,) + recent.shape)  # each member extends its own history
+        steps, done = [], 0
+        while done < horizon:
+            X = history[:, :, -lb:]  # (members, origins, look_back, columns)
+            if self.framing == "features":
+                X = X.reshape(X.shape[:2] + (1, -1))  # lags as features, as windows frames them
+            out = self._shared(self._run(X))  # (members, origins, steps_out, targets)
+            steps.append(out)
+            done += out.shape[2]
+            if done < horizon:
+                history = np.concatenate([history, out], axis=2)
+        return np.concatenate(steps, axis=2)[:, :, :horizon]
+
+    def _replayed_paths(self, z: np.ndarray, horizon: int) -> np.ndarray:
+        """Return each member's next ``horizon`` scaled values (members, horizon, targets) of a stateful network after z."""
+        z = np.broadcast_to(z, (self.network_.members,) + z.shape).copy()  # each member extends its own history
+        steps, done = [], 0
+        while done < horizon:
+            out = self._next_block(z)  # (members, steps_out, targets)
+            steps.append(out)
+            done += out.shape[1]
+            if done < horizon:
+                z = np.concatenate([z, out], axis=1)
+        return np.concatenate(steps, axis=1)[:, :horizon]
+
+    def _check_sane_origins(self, future: np.ndarray, history: np.ndarray, ends: np.ndarray) -> None:
+        """Raise what ``_check_sane`` raises for the first origin whose forecasts (members, origins, horizon, targets) it refuses."""
+        low = np.minimum.accumulate(history)[ends - 1][:, None]  # (origins, 1, targets): the range before each origin
+        high = np.maximum.accumulate(history)[ends - 1][:, None]
+        spread = np.maximum(high - low, np.maximum(np.abs(high), np.abs(low)))
+        spread = np.where(spread > 0, spread, 1.0)
+        with np.errstate(invalid="ignore"):
+            outside = np.maximum(low - future, future - high) / spread
+        bad = ~np.isfinite(future).all(axis=(0, 2, 3)) | (outside > ABSURD_RANGES).any(axis=(0, 2, 3))
+        for i in np.flatnonzero(bad)[:1]:
+            self._check_sane(future[:, i], history[: ends[i]])
 
     def calibration(self, horizon: int, levels) -> ConformalBands:
         """Return the conformal bands of 1..``horizon``-step forecasts at ``levels``, calibrating once.
@@ -579,22 +674,6 @@ class Forecaster(BaseEstimator):
                 history = history.iloc[:, 0]
             self.bands_ = calibrate(Forecaster(**params), history, max(horizon, bands.horizon if bands else 0), wanted)
         return self.bands_
-
-    def _unskeletal_recursive(self, s_hat: np.ndarray, x: np.ndarray, skeleton) -> np.ndarray:
-        """Return skeleton-space forecasts s_hat (members, horizon) after x (T,) in original units, step by step.
-
-        Step h is inverted with the true history followed by the forecasts of steps 1..h-1.
-        """
-        n, horizon = len(x), s_hat.shape[1]
-        out = np.empty_like(s_hat)
-        for k, row in enumerate(s_hat):
-            ext = np.concatenate([x, np.full(horizon, np.nan)])  # a placeholder inverse never reads
-            z = np.full(n + horizon, np.nan)
-            z[n:] = row
-            for h in range(horizon):
-                ext[n + h] = skeleton.inverse(z[: n + h + 1], ext[: n + h + 1])[n + h]
-            out[k] = ext[n:]
-        return out
 
     @staticmethod
     def _check_sane(future: np.ndarray, history: np.ndarray) -> None:
@@ -629,6 +708,10 @@ class Forecaster(BaseEstimator):
         else:
             X = np.stack([last_window(zk, lb, framing=self.framing)[0] for zk in z])  # (members, steps, features)
             out = self._run(X[:, None])[:, 0]
+        return self._shared(out)
+
+    def _shared(self, out: np.ndarray) -> np.ndarray:
+        """Return the network's scaled outputs (..., targets) scaled to its share of the combined forecast."""
         keep = self._network_share()
         if keep != 1.0:  # the combined forecast is what the recursion continues from
             slope, offset = self._inverse_affine()
@@ -721,6 +804,9 @@ class _Shifted:
 
     def inverse(self, z: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.skeleton.inverse(self._pad(z), self._pad(x))[self.phase :]
+
+    def cursor(self, x: np.ndarray, ends: np.ndarray):
+        return self.skeleton.cursor(self._pad(x), np.asarray(ends) + self.phase)
 
     def _pad(self, a: np.ndarray) -> np.ndarray:
         return np.concatenate([np.full(self.phase, np.nan), a])

@@ -25,6 +25,7 @@ from lstmcast.data.skeleton import (
     SeasonalDifference,
     SeasonalIndices,
     guerrero_lambda,
+    inverse_recursive,
     skeleton_forecasts,
     skeleton_rmse,
     transform_from_state,
@@ -152,6 +153,41 @@ def test_inverse_of_the_position_past_the_end_takes_a_placeholder():
     with_nan = t.inverse(np.zeros(41), np.append(x, np.nan))
     with_value = t.inverse(np.zeros(41), np.append(x, 1e6))
     assert np.isfinite(with_nan[-1]) and with_nan[-1] == with_value[-1]
+
+
+def _step_by_step(t, z: np.ndarray, x: np.ndarray, ends) -> np.ndarray:
+    """Return multi-step forecasts undone as a forecaster did before cursors: ``inverse`` on the whole extended history per step."""
+    out = np.empty_like(z)
+    for r, end in enumerate(ends):
+        ext = np.concatenate([x[:end], np.full(z.shape[1], np.nan)])  # placeholders inverse never reads
+        padded = np.concatenate([np.full(end, np.nan), z[r]])
+        for h in range(z.shape[1]):
+            ext[end + h] = t.inverse(padded[: end + h + 1], ext[: end + h + 1])[end + h]
+        out[r] = ext[end:]
+    return out
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+@PROPERTY
+@given(data=series_and_split(), seed=st.integers(0, 2**16), horizon=st.integers(1, 2 * M + 3))
+def test_inverse_recursive_matches_inverse_one_step_at_a_time_from_every_end(name, data, seed, horizon):
+    x, n = data
+    t = _fitted(name, x[:n])
+    rng = np.random.default_rng(seed)
+    ends = rng.integers(t.warmup() + 2, len(x) + 1, size=5)  # prefixes of x, repeats allowed, in any order
+    # forecasts near the transformed values, so that each step stays in the transforms' domain
+    z = np.nanmean(np.abs(t.transform(x))) * rng.uniform(-0.3, 0.3, size=(len(ends), horizon))
+    expected = _step_by_step(t, z, x, ends)
+    np.testing.assert_allclose(inverse_recursive(t, z, x, ends), expected, rtol=1e-10,
+                               atol=1e-10 * np.nanmax(np.abs(expected)))
+
+
+def test_inverse_recursive_refuses_ends_outside_the_history():
+    t = LevelAnchor("ses").fit(np.arange(1.0, 30.0))
+    with pytest.raises(InputError, match="ends must lie in 0..29"):
+        inverse_recursive(t, np.zeros((1, 3)), np.arange(1.0, 30.0), [30])
+    with pytest.raises(InputError, match="one integer end per row"):
+        inverse_recursive(t, np.zeros((2, 3)), np.arange(1.0, 30.0), [10])
 
 
 # --- bad input ----------------------------------------------------------------------------------
