@@ -268,6 +268,8 @@ def calibrate(
     ``scale="spread"`` divides each error by the members' standard deviation at that origin and
     step (the forecaster must accept ``forecast(..., return_members=True)`` and return a
     DataFrame with one column per member); ``apply`` then multiplies by the new forecast's spread.
+    A forecaster with ``forecast_origins(y, origins, horizon)`` (lstmcast's Forecaster) fitted once
+    forecasts from every origin in one pass; the others are asked once per origin.
     """
     horizon = check_int(horizon, "horizon", minimum=1)
     levels = check_levels(levels)
@@ -282,12 +284,16 @@ def calibrate(
     n_origins = calibration_origins(n, horizon, needs, n_origins, "y_train", repr(forecaster))
     cut = n - (horizon + n_origins - 1)
 
-    errors = np.empty((n_origins, horizon))  # (origins, steps)
-    spreads = np.empty((n_origins, horizon))
     origins = range(cut, cut + n_origins)
-    for i, (origin, model) in enumerate(fitted_at_origins(clone(forecaster, safe=False), series, origins, every)):
-        point, spreads[i] = _forecast(model, series.iloc[:origin], horizon, scale)
-        errors[i] = np.abs(target[origin : origin + horizon] - point)
+    truth = target[np.add.outer(np.arange(cut, cut + n_origins), np.arange(horizon))]  # (origins, steps)
+    if every is None and hasattr(forecaster, "forecast_origins"):  # fitted once: every origin in one pass
+        model = clone(forecaster, safe=False).fit(series.iloc[:cut])
+        points, spreads = _forecast_origins(model, series, origins, horizon, scale)
+    else:
+        points, spreads = np.empty((n_origins, horizon)), np.empty((n_origins, horizon))
+        for i, (origin, model) in enumerate(fitted_at_origins(clone(forecaster, safe=False), series, origins, every)):
+            points[i], spreads[i] = _forecast(model, series.iloc[:origin], horizon, scale)
+    errors = np.abs(truth - points)
     scores, floor = errors, 0.0
     if scale == "spread":
         positive = spreads[spreads > 0]
@@ -374,6 +380,24 @@ def _forecast(model, history, horizon: int, scale: str) -> tuple[np.ndarray, np.
         point, spread = members.mean(axis=1), members.std(axis=1)
     if point.shape != (horizon,):
         raise InputError(f"{model!r}.forecast({horizon}, y=...) returned {point.size} values; expected {horizon}")
+    return point, spread
+
+
+def _forecast_origins(model, series, origins: range, horizon: int, scale: str) -> tuple[np.ndarray, np.ndarray | float]:
+    """Return ``_forecast``'s (point, spread) from every origin at once, (origins, steps) each, by ``model.forecast_origins``."""
+    if scale == "absolute":
+        point, spread = np.asarray(model.forecast_origins(series, origins, horizon), dtype=np.float64), np.nan
+    else:
+        members = np.asarray(model.forecast_origins(series, origins, horizon, return_members=True), dtype=np.float64)
+        if members.ndim != 3 or members.shape[0] < 2:
+            raise InputError(
+                f"scale='spread' needs {model!r} to give at least 2 members' forecasts; got shape {members.shape}. "
+                "Use scale='absolute' for a single model"
+            )
+        point, spread = members.mean(axis=0), members.std(axis=0)
+    if point.shape != (len(origins), horizon):
+        raise InputError(f"{model!r}.forecast_origins(y, {len(origins)} origins, {horizon}) returned shape "
+                         f"{point.shape}; expected ({len(origins)}, {horizon})")
     return point, spread
 
 
