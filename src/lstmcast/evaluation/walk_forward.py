@@ -102,7 +102,8 @@ def walk_forward(
     on all data before the origin, every ``k`` origins (expanding window). With ``horizon=1,
     stride=1`` and no ``level`` the whole test part is predicted by ``predict(series, start)``
     calls (one per fit); otherwise each origin calls ``forecast(horizon, y=series[:origin],
-    level=level)`` (see the module docstring). ``level``: coverage levels in percent, e.g.
+    level=level)`` (see the module docstring), or, for a forecaster fitted once that has
+    ``forecast_origins`` (and ``calibration`` for levels), one ``forecast_origins`` call answers every origin. ``level``: coverage levels in percent, e.g.
     ``[80, 95]``; the forecaster's ``forecast`` must then return ``lower_L``/``upper_L`` columns.
     The caller's ``forecaster`` is never fitted or changed. Each name in ``baselines`` (see
     ``BASELINES``) runs through the same folds. ``m`` is the season length of the seasonal-naive
@@ -254,10 +255,15 @@ def _fold_forecasts(
     kwargs = {"level": list(levels)} if levels else {}  # forecasters without intervals need not take level
     columns = [POINT] + [f"{side}_{level_label(lv)}" for lv in levels for side in ("lower", "upper")]
     origins, blocks = [], []
-    for origin, fitted in fitted_at_origins(model, series, forecast_origins(n_train, n, stride), every):
-        out = fitted.forecast(horizon, y=series.iloc[:origin], **kwargs)
+    at = forecast_origins(n_train, n, stride)
+    if every is None and hasattr(model, "forecast_origins") and (not levels or hasattr(model, "calibration")):
+        values = _batched_forecasts(model.fit(series.iloc[:n_train]), series, at, horizon, levels)
+    else:
+        values = (_forecast_values(model, fitted.forecast(horizon, y=series.iloc[:origin], **kwargs), horizon, columns)
+                  for origin, fitted in fitted_at_origins(model, series, at, every))
+    for origin, block in zip(at, values):
         steps = min(horizon, n - origin)  # the last origins keep the steps inside the series
-        blocks.append(_forecast_values(model, out, horizon, columns)[:steps])
+        blocks.append(block[:steps])
         origins.append(np.full(steps, origin))
     origin = np.concatenate(origins)
     step = np.concatenate([np.arange(1, len(o) + 1) for o in origins])
@@ -269,6 +275,24 @@ def _fold_forecasts(
     for j, column in enumerate(columns):
         table[column] = values[:, j]
     return table
+
+
+def _batched_forecasts(fitted, series, origins: range, horizon: int, levels: tuple) -> list[np.ndarray]:
+    """Return what ``forecast(horizon, y=series[:origin], level=levels)`` gives per origin, as (horizon, columns) arrays.
+
+    One ``forecast_origins`` pass for every origin of a model fitted once; the bands are its
+    ``calibration``, put around each point forecast as ``forecast(level=)`` puts them.
+    """
+    points = np.asarray(fitted.forecast_origins(series, origins, horizon), dtype=np.float64)
+    if points.shape != (len(origins), horizon):
+        raise InputError(f"{fitted!r}.forecast_origins(series, {len(origins)} origins, {horizon}) returned shape "
+                         f"{points.shape}; walk_forward scores one target: expected ({len(origins)}, {horizon})")
+    bands = fitted.calibration(horizon, list(levels)) if levels else None
+    out = []
+    for point in points:
+        sides = bands.apply(point) if bands is not None else {}
+        out.append(np.column_stack([point, *(side for lv in levels for side in sides[lv])]))
+    return out
 
 
 def check_forecast_takes(model, label: str, names: tuple[str, ...]) -> None:
