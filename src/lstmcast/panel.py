@@ -32,7 +32,7 @@ from sklearn.base import BaseEstimator, clone
 from lstmcast.data.panel import _LONG_FORMAT, calendar_features, to_long, to_panel
 from lstmcast.data.timeindex import future_index
 from lstmcast.data.validate import _label, check_int, validate_series
-from lstmcast.errors import InputError, NotFittedError
+from lstmcast.errors import InputError, NotFittedError, TrainingDivergedError
 from lstmcast.evaluation.baselines import interval_frame
 from lstmcast.evaluation.conformal import POOLINGS, PanelBands, calibration_origins, naive_scale, panel_bands
 from lstmcast.evaluation.metrics import check_levels, coverage, level_label, mean_width, winkler
@@ -323,11 +323,9 @@ class PanelForecaster(BaseEstimator):
         for key, series in self.data_.items():
             target = self._target(series).to_numpy()
             cut = len(series) - tails[key]
-            errors[key] = np.empty((tails[key] - horizon + 1, horizon))  # (origins, steps)
-            for i, origin in enumerate(range(cut, cut + len(errors[key]))):
-                known = series.iloc[origin : origin + horizon] if self.future_columns else None
-                point = model._forecast_one(key, series.iloc[:origin], horizon, known).to_numpy()
-                errors[key][i] = np.abs(target[origin : origin + horizon] - point)
+            origins = range(cut, len(series) - horizon + 1)
+            truth = target[np.add.outer(np.asarray(origins), np.arange(horizon))]  # (origins, steps)
+            errors[key] = np.abs(truth - model._forecast_origins(key, series, origins, horizon))
             scales[key] = naive_scale(target[:cut])
         return panel_bands(errors, scales, levels, self.pooling)
 
@@ -378,6 +376,19 @@ class PanelForecaster(BaseEstimator):
                 raw = pd.concat([history, self._future_rows(history, values, ahead, known)])
                 frame = self._model_frame(raw, known.iloc[done:])
         return pd.Series(np.concatenate(values)[:horizon], index=index, name=POINT)
+
+    def _forecast_origins(self, key, series, origins: range, horizon: int) -> np.ndarray:
+        """Return series ``key``'s ``horizon``-step forecasts (origins, horizon) after ``series[:origin]`` for each origin.
+
+        Without covariates one ``Forecaster.forecast_origins`` pass serves every origin; with
+        them each origin builds its own frame of covariates (future-known ones read off ``series``).
+        """
+        if not self._covariates():
+            return self.forecasters_[key].forecast_origins(series, origins, horizon)
+        return np.stack([
+            self._forecast_one(key, series.iloc[:origin], horizon,
+                               series.iloc[origin : origin + horizon] if self.future_columns else None).to_numpy()
+            for origin in origins])
 
     def _future_rows(self, history, values: list, ahead: pd.Index, known: pd.DataFrame) -> pd.DataFrame:
         """Return the forecast rows after ``history``: future columns from ``known``, the target forecast."""
@@ -523,11 +534,19 @@ def panel_walk_forward(
     else:
         for key, series in panel.items():
             n = len(series)
-            for origin in range(n - n_test[key], n, stride):
+            origins = range(n - n_test[key], n, stride)
+            try:  # every origin at the full horizon; the last ones keep the steps inside the series
+                points = model._forecast_origins(key, series, origins, horizon) if not model._covariates() else None
+            except TrainingDivergedError:  # maybe only past the series' end: ask each origin for its own steps
+                points = None
+            for i, origin in enumerate(origins):
                 steps = min(horizon, n - origin)
-                history, ahead = series.iloc[:origin], series.iloc[origin : origin + horizon]
-                known = ahead if model.future_columns else None  # known in advance, so read off the data
-                point = model._forecast_one(key, history, steps, known).to_numpy()
+                if points is not None:
+                    point = points[i, :steps]
+                else:
+                    history, ahead = series.iloc[:origin], series.iloc[origin : origin + horizon]
+                    known = ahead if model.future_columns else None  # known in advance, so read off the data
+                    point = model._forecast_one(key, history, steps, known).to_numpy()
                 rows.append(_fold_rows(model, key, series, np.full(steps, origin), np.arange(1, steps + 1), point))
     folds = pd.concat(rows, ignore_index=True)
     if levels:
