@@ -158,3 +158,35 @@ def test_origins_outside_the_series_or_not_integers_are_refused(airline, origins
     f = Forecaster(look_back=4, units=4, epochs=1, seed=0).fit(airline.iloc[:100])
     with pytest.raises(InputError, match=match):
         f.forecast_origins(airline, origins, 3)
+
+
+def test_panel_walk_forward_and_calibration_match_each_series_forecast_from_each_origin(monkeypatch):
+    from sklearn.base import clone
+
+    from lstmcast.panel import PanelForecaster, panel_walk_forward
+
+    rng = np.random.default_rng(0)
+    data = pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": pd.period_range("2000-01", periods=n, freq="M"),
+                                    "y": 10 * (i + 1) + rng.normal(size=n).cumsum()})
+                      for i, n in enumerate([40, 52])], ignore_index=True)
+    pf = PanelForecaster(Forecaster(look_back=4, units=4, epochs=2, seed=0, difference=1, members=2))
+    result = panel_walk_forward(pf, data, test_size=8, horizon=5, stride=1)
+    twin = clone(pf)  # fitted on the same training parts: the same network
+    panel = twin._panel(data)
+    twin.fit({key: s.iloc[:-8] for key, s in panel.items()})
+    for key, series in panel.items():
+        expected = np.concatenate([twin.forecasters_[key].forecast(min(5, len(series) - o), y=series.iloc[:o])
+                                   for o in range(len(series) - 8, len(series))])
+        got = result.folds.loc[result.folds["unique_id"] == key, "forecast"].to_numpy()
+        np.testing.assert_allclose(got, expected, rtol=RTOL)
+    batched = twin.calibration(5, [80, 95])
+
+    def per_origin(self, key, series, origins, horizon):
+        return np.stack([self._forecast_one(key, series.iloc[:o], horizon, None).to_numpy() for o in origins])
+
+    monkeypatch.setattr(PanelForecaster, "_forecast_origins", per_origin)
+    twin.bands_ = None
+    one_by_one = twin.calibration(5, [80, 95])
+    for key in panel:
+        for lv in (80, 95):
+            np.testing.assert_allclose(batched.series[key].widths[lv], one_by_one.series[key].widths[lv], rtol=RTOL)
