@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from lstmcast.data.skeleton import inverse_recursive
 from lstmcast.data.timeindex import future_index, season_length
 from lstmcast.data.transforms import Scaler, difference, undifference_recursive
 from lstmcast.data.validate import validate_series
@@ -565,8 +564,7 @@ class Forecaster(BaseEstimator):
     def _checked_origins(self, origins, n: int, what: str) -> np.ndarray:
         """Return ``origins`` as an int array after checking each leaves enough history inside ``n`` observations."""
         ends = np.asarray(origins)
-        if ends.ndim != 1 or not len(ends) or not (np.issubdtype(ends.dtype, np.integer) or ends.dtype == object and
-                                                   all(isinstance(o, (int, np.integer)) for o in ends)):
+        if ends.ndim != 1 or not len(ends) or not np.issubdtype(ends.dtype, np.integer):
             raise InputError(f"origins must be a non-empty list of integers (history lengths); got {origins!r:.80}")
         ends = ends.astype(np.int64)
         needs = self.layout(self._warmup(), self.season_length_).first_prediction
@@ -600,6 +598,8 @@ class Forecaster(BaseEstimator):
             future = undifference_recursive(future.transpose(0, 2, 1, 3), last.transpose(1, 0, 2), lag)
             future = future.transpose(0, 2, 1, 3)
         if self.skeleton_ is not None:
+            from lstmcast.data.skeleton import inverse_recursive  # statsmodels loads with a skeleton only
+
             members, n = future.shape[:2]
             rows = np.tile(ends, members)  # row k * n + i: member k from origin i
             flat = inverse_recursive(skeleton, future[..., 0].reshape(members * n, horizon),
