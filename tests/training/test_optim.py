@@ -26,19 +26,19 @@ PAIRS = {
 }
 
 
-def trajectory(make, steps: int = 50, seed: int = 0, skip=lambda step, i: False, dtype=torch.float32,
-               grad_scale: float = 1.0) -> list[torch.Tensor]:
+def trajectory(make, steps: int = 50, seed: int = 0, skip=lambda step, i: False, grad_scale: float = 1.0,
+               device: str = "cpu") -> list[torch.Tensor]:
     """Return the parameters after ``steps`` updates from random starts and random gradients (``skip``: grad None)."""
     gen = torch.Generator().manual_seed(seed)
-    params = [torch.nn.Parameter(torch.randn(s, generator=gen, dtype=dtype)) for s in SHAPES]
+    params = [torch.nn.Parameter(torch.randn(s, generator=gen).to(device)) for s in SHAPES]
     opt = make(params)
     for step in range(steps):
         opt.zero_grad()
         for i, p in enumerate(params):
-            g = grad_scale * torch.randn(p.shape, generator=gen, dtype=dtype)
+            g = grad_scale * torch.randn(p.shape, generator=gen).to(device)
             p.grad = None if skip(step, i) else g
         opt.step()
-    return [p.detach().clone() for p in params]
+    return [p.detach().cpu().clone() for p in params]
 
 
 @pytest.mark.parametrize("name", PAIRS)
@@ -48,6 +48,14 @@ def test_each_matches_torch_optim_over_50_steps(name):
     start = trajectory(ours, steps=0)
     for g, w, s in zip(got, want, start):
         assert not torch.equal(w, s)  # the comparison is about parameters that moved
+        torch.testing.assert_close(g, w, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "sgd"])
+def test_each_matches_torch_optim_on_a_gpu(name):
+    ours, theirs = PAIRS[name]
+    for g, w in zip(trajectory(ours, device="cuda"), trajectory(theirs, device="cuda")):
         torch.testing.assert_close(g, w, rtol=1e-6, atol=1e-7)
 
 

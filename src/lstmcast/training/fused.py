@@ -26,7 +26,7 @@ from lstmcast.training.kernel import Kernel, TrainConfig, make_optimizer, member
 
 
 class FusedKernel(Kernel):
-    """One ``nn.LSTM`` per member plus a member-stacked head, trained with a torch optimizer."""
+    """One ``nn.LSTM`` per member plus a member-stacked head, trained with ``make_optimizer``'s optimizer."""
 
     name = "fused"
 

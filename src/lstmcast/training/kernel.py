@@ -2,7 +2,7 @@
 
 The loop (trainer.py) and the kernels (torch_kernel.py, fused.py, fast.py) all import from here
 and never from each other's modules, so the import graph stays a tree: trainer -> engines ->
-kernels -> this module.
+kernels -> this module -> optim.py.
 """
 
 from __future__ import annotations
