@@ -120,12 +120,24 @@ def test_new_history_starting_mid_season_keeps_the_seasonal_positions(airline):
     assert _periods_between(pd.RangeIndex(0, 10, 2), pd.RangeIndex(6, 20, 2)) == 3
 
 
-def test_skeleton_weight_is_the_tail_minimum_and_reported(fitted):
-    chosen = fitted.chosen_
+def test_skeleton_weight_is_the_tail_minimum_and_reported(airline):
+    history = airline.iloc[:-24] - 300  # negative values: no power transform, so blends add up in these units
+    model = Forecaster(**FAST).fit(history)
+    chosen = model.chosen_
     scores = {float(w): s for w, s in chosen["skeleton_weight_tail_rmse"].items()}
     assert set(scores) == {0.0, 0.25, 0.5, 0.75, 1.0}
-    assert chosen["skeleton_weight"] == min(scores, key=lambda w: (scores[w], w))
-    assert len(set(scores.values())) == 5  # the weights change the tail forecasts
+    assert chosen["skeleton_weight"] == min(scores, key=lambda w: (scores[w], w)) == model.skeleton_weight_
+    # one weight's score recomputed independently: a forecaster fitted without the tail, blended by hand
+    from lstmcast.data.skeleton import skeleton_forecasts
+
+    tail = chosen["tail"]
+    inner = Forecaster(**FAST, skeleton_weight=0.0).fit(history.iloc[:-tail])
+    assert not inner.chosen_["log"] and inner.chosen_["power"] == "none"
+    lstm = np.asarray(inner.predict(history, len(history) - tail)).mean(axis=0)
+    own = skeleton_forecasts(inner.skeleton_, history.to_numpy())[len(history) - tail : -1]
+    truth = history.to_numpy()[-tail:]
+    blend = 0.5 * lstm + 0.5 * own
+    assert scores[0.5] == pytest.approx(float(np.sqrt(np.mean((truth - blend) ** 2))), rel=1e-6)
 
 
 def test_skeleton_weight_one_is_the_skeletons_own_forecast(airline, fitted):
@@ -140,15 +152,37 @@ def test_skeleton_weight_one_is_the_skeletons_own_forecast(airline, fitted):
     assert not np.allclose(np.asarray(lstm.predict(airline, start)).mean(axis=0), own)
 
 
+def test_the_weight_is_fixed_at_fit_and_callbacks_see_it(airline):
+    seen = []
+    model = Forecaster(**FAST, skeleton_weight=0.75)
+    model.fit(airline.iloc[:-24], callbacks=[lambda epoch, net, losses: seen.append(model._network_share())])
+    assert seen and set(seen) == {0.25}  # every epoch scored the forecast as it will be made
+    start = len(airline) - 24
+    before = model.predict(airline, start)
+    model.set_params(skeleton_weight=0.0)  # a parameter: takes effect at the next fit, not now
+    assert np.array_equal(model.predict(airline, start), before)
+    model.fit(airline.iloc[:-24])
+    assert model.skeleton_weight_ == 0.0 and not np.allclose(model.predict(airline, start), before)
+
+
+def test_refitting_drops_the_previous_bands(airline):
+    model = Forecaster(**{**FAST, "epochs": 5}, units=4)
+    small = model.fit(airline.iloc[:-24]).forecast(3, level=[80])
+    large = model.fit(airline.iloc[:-24] * 100).forecast(3, level=[80])
+    width = lambda f: (f["upper_80"] - f["lower_80"]).to_numpy()  # noqa: E731
+    assert np.all(width(large) > 20 * width(small))  # calibrated on the new data, not reused
+
+
 def test_a_saved_model_keeps_the_chosen_weight(tmp_path, airline):
     model = Forecaster(**FAST, units=4).fit(airline.iloc[:-24])
-    model.chosen_ = {**model.chosen_, "skeleton_weight": 0.75}  # a weight the network would not give alone
+    # a weight the choice did not give, set as choose_skeleton_weight sets it
+    model.chosen_, model.skeleton_weight_ = {**model.chosen_, "skeleton_weight": 0.75}, 0.75
     lc.save(model, tmp_path / "m.lstm")
     loaded = lc.load(tmp_path / "m.lstm")
     start = len(airline) - 24
-    assert loaded.chosen_["skeleton_weight"] == 0.75
+    assert loaded.chosen_["skeleton_weight"] == 0.75 == loaded.skeleton_weight_
     assert np.allclose(loaded.predict(airline, start), model.predict(airline, start))
-    model.chosen_ = {**model.chosen_, "skeleton_weight": 0.0}
+    model.skeleton_weight_ = 0.0
     assert not np.allclose(loaded.predict(airline, start), model.predict(airline, start))
 
 

@@ -265,7 +265,7 @@ def test_dataframe_with_all_targets_forecasts_every_column():
     assert f.predict(frame, 5).shape == (4, 3)
     ensemble = Forecaster(look_back=3, target="all", members=2, units=8, epochs=5, seed=0).fit(frame)
     assert ensemble.predict(frame, 5).shape == (2, 4, 3)
-    with pytest.raises(InputError, match="single target"):
+    with pytest.raises(InputError, match="one target; this forecaster has 3 targets"):
         ensemble.forecast(1, return_members=True)
 
 

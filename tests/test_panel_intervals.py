@@ -39,6 +39,26 @@ def test_bands_are_calibrated_once_and_cached_on_the_panel(monkeypatch):
     assert len(trained) == 2 and set(pf.bands_.levels) == {80, 95} and pf.bands_.horizon == 3
 
 
+def test_changing_pooling_after_calibrating_calibrates_again():
+    pf = PanelForecaster(small()).fit(seasonal_panel())
+    first = pf.calibration(2, [80])
+    assert first.pooling == "auto"
+    pf.set_params(pooling="pooled")
+    again = pf.calibration(2, [80])
+    assert again is not first and again.pooling == "pooled"
+
+
+def test_per_series_auto_models_choose_their_skeleton_weight_as_fit_does():
+    data = seasonal_panel()
+    template = Forecaster(model="auto", epochs=5, members=2, seed=0)
+    pf = PanelForecaster(template, global_model=False).fit(data)
+    shared = PanelForecaster(template).fit(data)
+    for key, f in pf.forecasters_.items():
+        assert "skeleton_weight_tail_rmse" in f.chosen_ and f.skeleton_weight_ == f.chosen_["skeleton_weight"]
+        assert "skeleton_weight_tail_rmse" not in shared.forecasters_[key].chosen_  # a shared network: 0
+        assert shared.forecasters_[key].skeleton_weight_ == 0.0
+
+
 def test_per_series_models_calibrate_one_network_per_series(monkeypatch):
     pf = PanelForecaster(small(), global_model=False).fit(seasonal_panel())
     trained = []

@@ -514,3 +514,11 @@ def test_loaded_network_lives_on_the_cpu_like_a_fitted_one(model, tmp_path):
     assert tensors(loaded) == tensors(fitted.network_)
     assert {t.device.type for t in loaded.state_dict().values()} == {"cpu"}
     assert not loaded.training
+
+
+@pytest.mark.parametrize("weight", [7.0, -3.0, "abc", None])
+def test_an_auto_model_with_an_impossible_skeleton_weight_is_refused(tmp_path, weight):
+    f = Forecaster(model="auto", epochs=2, members=2, seed=5).fit(lstmcast.datasets.load("airline")[:60])
+    path = persist.save(f, tmp_path / "auto.lstm")
+    _edit_document(path, lambda doc: doc["chosen"].update(skeleton_weight=weight))
+    assert "chosen.skeleton_weight" in _load_error(path)

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from lstmcast.data.timeindex import future_index, season_length
 from lstmcast.data.transforms import Scaler, difference, undifference_recursive
 from lstmcast.data.validate import validate_series
-from lstmcast.data.windows import WindowLayout, last_window, windows
+from lstmcast.data.windows import WindowLayout, windows
 from lstmcast.errors import InputError, NotFittedError, TrainingDivergedError
 from lstmcast.evaluation.baselines import interval_frame
 from lstmcast.evaluation.conformal import ConformalBands, calibrate
@@ -169,19 +169,17 @@ class Forecaster(BaseEstimator):
     def fit(self, y, callbacks=()) -> "Forecaster":
         """Return self, trained on the series or frame ``y`` (all of it is training data)."""
         X, Y, validation = self.prepare(y)
-        self.fit_windows(X, Y, validation, callbacks)
-        if self.skeleton_ is not None and self.skeleton_weight is None:
-            self.chosen_ = {**self.chosen_, **self._choose_skeleton_weight()}
-        return self
+        self.choose_skeleton_weight()  # before training, so that callbacks score the forecast as it will be
+        return self.fit_windows(X, Y, validation, callbacks)
 
     def prepare(self, y) -> tuple:
         """Return (X, Y, validation) training windows of ``y`` after fitting the transforms on it.
 
         The first half of ``fit``: validates ``y``, infers the season length, chooses the skeleton
         (model="auto"), fits difference and scaling on the training rows and frames the windows
-        (``fit_transforms`` then ``training_windows``). Many series can share one network: prepare
-        each series' own forecaster, pool the windows, train once with ``fit_windows`` and hand the
-        network to the others with ``share_network`` (PanelForecaster does this).
+        (``fit_transforms`` then ``training_windows``). Many series can share one network: fit
+        each series' own transforms, pool their values, train once with ``fit_windows(rows=)`` and
+        hand the network to the others with ``share_network`` (PanelForecaster does this).
         """
         self.check_params()
         return self.training_windows(self.fit_transforms(validate_series(y, "y")))
@@ -201,9 +199,11 @@ class Forecaster(BaseEstimator):
         self.values_ = frame.to_numpy(dtype=np.float64)  # (T, columns), original units
         self.season_length_ = self.season_length or season_length(frame.index)
         p = self.resolved(self.season_length_)
-        self.skeleton_, self.chosen_ = None, None
+        self.skeleton_, self.chosen_, self.bands_ = None, None, None  # nothing of an earlier fit survives
         if p["model"] == "auto":
             self.skeleton_, self.chosen_ = self._choose_skeleton(p)
+        # the weight in effect until fit (or a single-series caller) chooses one: given, else the LSTM alone
+        self.skeleton_weight_ = 0.0 if self.skeleton_weight is None else float(self.skeleton_weight)
         self.check_data(len(frame))
         return self._transformed(self.values_, fit=True).astype(np.float32)
 
@@ -402,6 +402,8 @@ class Forecaster(BaseEstimator):
         f.n_train_windows_ = int(state["n_train_windows"])
         f.season_length_ = PARAMS["season_length"].check(state.get("season_length", 1), "season_length")
         f.chosen_ = state.get("chosen")
+        given = params.get("skeleton_weight")  # as fit set it: the parameter, else the weight chosen
+        f.skeleton_weight_ = float(given if given is not None else (f.chosen_ or {}).get("skeleton_weight", 0.0))
         if state.get("bands") is not None:
             f.bands_ = ConformalBands.from_state(state["bands"])
         f.skeleton_ = None
@@ -525,8 +527,7 @@ class Forecaster(BaseEstimator):
         index = future_index(index, horizon)
         method = "recursive" if recursive else "direct"
         if return_members:
-            if len(self.target_idx_) != 1:
-                raise InputError("return_members=True needs a single target")
+            self._check_one_target_for_members()
             out = pd.DataFrame(future[:, :, 0].T, index=index, columns=[f"member_{k}" for k in range(members)])
         elif len(self.target_idx_) == 1:
             out = pd.Series(future[:, :, 0].mean(axis=0), index=index, name=self.columns_[self.target_idx_[0]])
@@ -554,8 +555,8 @@ class Forecaster(BaseEstimator):
         horizon = HORIZON.check(horizon)
         values, index = self._values_of(y)
         ends = self._checked_origins(origins, len(values), "origins")
-        if return_members and len(self.target_idx_) != 1:
-            raise InputError("return_members=True needs a single target")
+        if return_members:
+            self._check_one_target_for_members()
         future = self._paths(values[: ends.max()], index, ends, horizon)  # (members, origins, horizon, targets)
         if len(self.target_idx_) == 1:
             future = future[..., 0]
@@ -637,7 +638,9 @@ class Forecaster(BaseEstimator):
         z = np.broadcast_to(z, (self.network_.members,) + z.shape).copy()  # each member extends its own history
         steps, done = [], 0
         while done < horizon:
-            out = self._next_block(z)  # (members, steps_out, targets)
+            # replay each member's whole history, its own forecasts included: the state depends on all of it
+            windows_k = np.stack([_all_windows(zk, self.network_look_back, self.framing)[self.trim :] for zk in z])
+            out = self._shared(self._run(windows_k)[:, -1])  # (members, steps_out, targets)
             steps.append(out)
             done += out.shape[1]
             if done < horizon:
@@ -659,16 +662,19 @@ class Forecaster(BaseEstimator):
     def calibration(self, horizon: int, levels) -> ConformalBands:
         """Return the conformal bands of 1..``horizon``-step forecasts at ``levels``, calibrating once.
 
-        A forecaster with these parameters is fitted on the training data minus a calibration
-        tail and forecasts ``horizon`` steps from every origin of the tail; the absolute errors per
-        step give the widths (evaluation.conformal.calibrate). Coverage therefore holds whatever the
-        network; the bands widen with the horizon. Kept in ``bands_`` (and in model files).
+        A forecaster with these parameters (and the skeleton weight this one uses) is fitted on the
+        training data minus a calibration tail and forecasts ``horizon`` steps from every origin of
+        the tail; the absolute errors per step give the widths (evaluation.conformal.calibrate).
+        Coverage therefore holds whatever the network; the bands widen with the horizon. Kept in
+        ``bands_`` (and in model files) until the next fit.
         """
         self._check_fitted()
         bands = getattr(self, "bands_", None)
         if bands is None or bands.horizon < horizon or not set(levels) <= set(bands.levels):
             wanted = sorted(set(levels) | (set(bands.levels) if bands is not None else set()))
             params = {**self.get_params(), "season_length": self.season_length_}
+            if self.skeleton_ is not None:
+                params["skeleton_weight"] = self.skeleton_weight_
             history = pd.DataFrame(self.values_, index=self.index_, columns=self.columns_)
             if len(self.columns_) == 1:
                 history = history.iloc[:, 0]
@@ -700,16 +706,6 @@ class Forecaster(BaseEstimator):
                 "learning_rate, fewer epochs or activation tanh"
             )
 
-    def _next_block(self, z: np.ndarray) -> np.ndarray:
-        """Return each member's next ``steps_out`` scaled values after its history z (members, rows, columns)."""
-        lb = self.network_look_back
-        if self.stateful:  # replay each member's whole history, its own forecasts included
-            out = self._run(np.stack([_all_windows(zk, lb, self.framing)[self.trim :] for zk in z]))[:, -1]
-        else:
-            X = np.stack([last_window(zk, lb, framing=self.framing)[0] for zk in z])  # (members, steps, features)
-            out = self._run(X[:, None])[:, 0]
-        return self._shared(out)
-
     def _shared(self, out: np.ndarray) -> np.ndarray:
         """Return the network's scaled outputs (..., targets) scaled to its share of the combined forecast."""
         keep = self._network_share()
@@ -718,19 +714,34 @@ class Forecaster(BaseEstimator):
             out = ((out * slope + offset) * keep - offset) / slope
         return out
 
+    def _check_one_target_for_members(self) -> None:
+        if len(self.target_idx_) != 1:
+            raise InputError(f"return_members=True gives one column per member of one target; this forecaster has "
+                             f"{len(self.target_idx_)} targets: set target to one column, or drop return_members")
+
     def _network_share(self) -> float:
-        """Return the LSTM's share of the forecast: 1 - skeleton_weight with a skeleton, else 1.
+        """Return the LSTM's share of the forecast: 1 - ``skeleton_weight_`` with a skeleton, else 1.
 
         The skeleton's own forecast is zero in the space the network models, so combining the
-        two forecasts is scaling the network's output by this share. The weight is the parameter
-        when given, else the one ``fit`` chose on the validation tail (0 when it did not choose:
-        a panel's shared network, or a model file from before the choice existed).
+        two forecasts is scaling the network's output by this share. ``skeleton_weight_`` is fixed
+        when fitting: the parameter when given, else the weight ``choose_skeleton_weight`` chose,
+        else 0 (a panel's shared network; a model file from before the choice existed), so
+        ``set_params`` after fitting changes nothing until the next fit.
         """
-        if self.skeleton_ is None:
-            return 1.0
-        if self.skeleton_weight is not None:
-            return 1.0 - self.skeleton_weight
-        return 1.0 - float((self.chosen_ or {}).get("skeleton_weight", 0.0))
+        return 1.0 if self.skeleton_ is None else 1.0 - self.skeleton_weight_
+
+    def choose_skeleton_weight(self) -> "Forecaster":
+        """Return self with ``skeleton_weight_`` chosen on the validation tail (model="auto", weight not given).
+
+        Called by ``fit`` between the transforms and training, and by a panel fitting one network
+        per series; a shared network keeps the weight ``fit_transforms`` set. The choice and every
+        weight's tail RMSE are added to ``chosen_``.
+        """
+        if self.skeleton_ is not None and self.skeleton_weight is None:
+            report = self._choose_skeleton_weight()
+            self.chosen_ = {**self.chosen_, **report}
+            self.skeleton_weight_ = float(report["skeleton_weight"])
+        return self
 
     def _choose_skeleton_weight(self) -> dict:
         """Return the skeleton's weight chosen on the validation tail of the training data, as report keys.
@@ -752,14 +763,14 @@ class Forecaster(BaseEstimator):
                               "season_length": self.season_length_})
         try:
             inner.fit(history.iloc[:-tail])
-        except InputError as exc:  # the shorter training part is too short for the configuration
+        except (InputError, TrainingDivergedError) as exc:  # too short without the tail, or unstable there
             return {"skeleton_weight": 0.0, "skeleton_weight_tail_rmse": None,
                     "skeleton_weight_note": f"not chosen (the LSTM alone): {exc}"}
         start = len(history) - tail
         truth = self.values_[start:, self.target_idx_[0]]
         scores = {}
         for weight in SKELETON_WEIGHTS:
-            inner.set_params(skeleton_weight=weight)
+            inner.skeleton_weight_ = weight  # the same fitted networks, blended at each weight
             point = np.asarray(inner.predict(history, start)).reshape(-1, tail).mean(axis=0)
             scores[weight] = float(np.sqrt(np.mean((truth - point) ** 2)))
         best = min(SKELETON_WEIGHTS, key=lambda w: (scores[w], w))

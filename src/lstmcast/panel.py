@@ -34,7 +34,7 @@ from lstmcast.data.timeindex import future_index
 from lstmcast.data.validate import _label, check_int, validate_series
 from lstmcast.errors import InputError, NotFittedError, TrainingDivergedError
 from lstmcast.evaluation.baselines import interval_frame
-from lstmcast.evaluation.conformal import POOLINGS, PanelBands, calibration_origins, naive_scale, panel_bands
+from lstmcast.evaluation.conformal import PanelBands, calibration_origins, check_pooling, naive_scale, panel_bands
 from lstmcast.evaluation.metrics import check_levels, coverage, level_label, mean_width, winkler
 from lstmcast.evaluation.metrics import rmse as rmse_of
 from lstmcast.evaluation.split import resolve_test_size
@@ -105,7 +105,7 @@ class PanelForecaster(BaseEstimator):
         else:
             self.n_windows_ = 0
             for key, z in values.items():
-                f = self.forecasters_[key]
+                f = self.forecasters_[key].choose_skeleton_weight()  # its own network: chosen as fit chooses
                 self.n_windows_ += f.fit_windows(*f.training_windows(z)).n_train_windows_
         self.train_seconds_ = time.perf_counter() - start
         return self
@@ -296,15 +296,15 @@ class PanelForecaster(BaseEstimator):
         """
         self._check_fitted()
         bands = getattr(self, "bands_", None)
-        if bands is None or bands.horizon < horizon or not set(levels) <= set(bands.levels):
+        if (bands is None or bands.horizon < horizon or not set(levels) <= set(bands.levels)
+                or bands.pooling != self.pooling):  # set_params(pooling=...) after calibrating
             wanted = sorted(set(levels) | (set(bands.levels) if bands is not None else set()))
             self.bands_ = self._calibrate(max(horizon, bands.horizon if bands is not None else 0), wanted)
         return self.bands_
 
     def _calibrate(self, horizon: int, levels) -> PanelBands:
         """Return the panel's bands from the errors of a clone fitted on every series minus its calibration tail."""
-        if self.pooling not in POOLINGS:
-            raise InputError(f"pooling must be one of {POOLINGS}; got {self.pooling!r}")
+        check_pooling(self.pooling)  # before the clone's fit, not after it
         tails, failed = {}, {}
         for key, series in self.data_.items():
             needs = self.forecasters_[key].min_train_size()

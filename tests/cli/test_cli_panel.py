@@ -99,3 +99,7 @@ def test_a_panel_file_without_an_id_column_is_a_one_line_error(tmp_path):
     assert runner.invoke(app, ["forecast", str(_panel_csv(tmp_path)), "--id-column", "unique_id", *SMALL,
                                "--save", str(model)]).exit_code == 0
     assert_one_line_error(runner.invoke(app, ["forecast", "--model-file", str(model)]), "--id-column unique_id")
+    # a saved model is not saved again: --save with --model-file was silently ignored
+    assert_one_line_error(runner.invoke(app, ["forecast", "--id-column", "unique_id", "--model-file", str(model),
+                                              "--save", str(tmp_path / "again.lstm")]), "drop --save")
+    assert not (tmp_path / "again.lstm").exists()

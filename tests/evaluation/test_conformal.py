@@ -209,7 +209,9 @@ def test_panel_bands_pool_scaled_errors_or_keep_each_series_own():
     assert own.series["c"].warning is not None  # 8 errors cannot give a 95% quantile
     auto = panel_bands(errors, scales, [80, 95], "auto")
     np.testing.assert_array_equal(auto.series["a"].widths[95], own.series["a"].widths[95])
-    np.testing.assert_allclose(auto.series["c"].widths[95], 5.0 * auto.unit.widths[95])
+    # 95%: the pooled band, widened where the series' own 80% band reaches further
+    np.testing.assert_allclose(auto.series["c"].widths[95],
+                               np.maximum(5.0 * auto.unit.widths[95], own.series["c"].widths[80]))
     np.testing.assert_array_equal(auto.series["c"].widths[80], own.series["c"].widths[80])  # 8 suffice for 80%
     # a new series: the unit widths times its own naive scale (mean absolute change)
     np.testing.assert_allclose(auto.for_history([0.0, 2.0, 0.0]).widths[80], 2.0 * auto.unit.widths[80])
@@ -217,6 +219,17 @@ def test_panel_bands_pool_scaled_errors_or_keep_each_series_own():
     np.testing.assert_array_equal(again.series["c"].widths[95], auto.series["c"].widths[95])
     with pytest.raises(InputError, match="panel conformal-bands state"):
         PanelBands.from_state(auto.state(["a", "b", "c"]), ["a", "b"])
+
+
+def test_auto_pooling_keeps_bands_nested_for_a_hard_series_with_few_origins():
+    rng = np.random.default_rng(3)
+    errors = {f"easy{i}": np.abs(rng.normal(0, 1, (40, 2))) for i in range(5)}
+    errors["hard"] = np.abs(rng.normal(0, 10, (10, 2)))  # errors ten times its scale; too few for 95%
+    bands = panel_bands(errors, {key: 1.0 for key in errors}, [80, 95], "auto")
+    hard = bands.series["hard"]
+    assert np.all(bands.unit.widths[95] < hard.widths[80])  # the pooled 95% alone would sit inside
+    assert np.all(hard.widths[95] >= hard.widths[80])
+    np.testing.assert_array_equal(hard.widths[80], conformal_bands(errors["hard"], [80]).widths[80])
 
 
 def test_a_flat_series_gets_a_floored_scale_and_finite_widths():

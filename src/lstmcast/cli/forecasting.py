@@ -398,6 +398,9 @@ def forecast_command(
     _check_plot(plot)
     if model_file is not None and (params or model is not None):
         raise InputError("--model-file forecasts with the saved model's own configuration; drop the model options")
+    if model_file is not None and save is not None:
+        raise InputError("--save keeps a model this command fits; --model-file forecasts with one already saved: "
+                         "drop --save (or copy the file)")
     if id_column is not None:
         if plot is not None:
             raise InputError("--plot applies to one series; drop it with --id-column")

@@ -220,8 +220,7 @@ def panel_bands(errors: dict, scales: dict, levels, pooling: str = "auto") -> Pa
     divided by its scale (floored at a thousandth of the median scale, so that a flat series does
     not blow up the pooled quantile); see ``PanelBands`` for ``pooling``.
     """
-    if pooling not in POOLINGS:
-        raise InputError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+    check_pooling(pooling)
     floor = _scale_floor(list(scales.values()))
     scales = {key: max(float(s), floor) for key, s in scales.items()}
     unit = conformal_bands(np.concatenate([errors[key] / scales[key] for key in errors]), levels)
@@ -233,10 +232,22 @@ def panel_bands(errors: dict, scales: dict, levels, pooling: str = "auto") -> Pa
             continue
         alone = conformal_bands(own, levels)
         if pooling == "auto":  # level by level, so that asking for 95% too never changes the 80% band
-            widths = {lv: alone.widths[lv] if enough_origins(len(own), [lv]) else pooled.widths[lv] for lv in levels}
+            widths, inner = {}, None
+            for lv in sorted(levels):
+                widths[lv] = alone.widths[lv] if enough_origins(len(own), [lv]) else pooled.widths[lv]
+                if inner is not None:  # a pooled outer band must still contain the series' own inner one
+                    widths[lv] = np.maximum(widths[lv], inner)
+                inner = widths[lv]
             alone = ConformalBands(alone.horizon, alone.levels, widths, alone.n_origins)
         series[key] = alone
     return PanelBands(unit, series, scales, pooling)
+
+
+def check_pooling(pooling: str) -> str:
+    """Return ``pooling`` when it is one of ``POOLINGS``, else raise InputError."""
+    if pooling not in POOLINGS:
+        raise InputError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+    return pooling
 
 
 def enough_origins(n: int, levels) -> bool:

@@ -33,6 +33,7 @@ from lstmcast.persist.fields import (
     _kind,
     _label,
     _labels,
+    _number,
     _numbers,
     _one_line,
     _plain_json,
@@ -391,6 +392,10 @@ def _chosen(value, model: str) -> dict | None:
     size = len(json.dumps(value))
     if size > MAX_REPORT_BYTES:
         raise _Invalid("chosen", f"takes {size} bytes, over the limit of {MAX_REPORT_BYTES}")
+    if "skeleton_weight" in value:  # the one entry that shapes forecasts: the skeleton's share of them
+        weight = _number(value["skeleton_weight"], "chosen.skeleton_weight")
+        if not 0.0 <= weight <= 1.0:
+            raise _Invalid("chosen.skeleton_weight", f"must lie in [0, 1]; got {weight}")
     return value
 
 

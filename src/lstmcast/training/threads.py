@@ -22,8 +22,8 @@ SMALL_STEP = 4096
 def machine_busy() -> bool:
     """Return True when the load average says another process holds part of a core.
 
-    The load includes this process's own runnable thread, so on 2 cores a load of 1.5 means
-    other work holds half a core or more. Whole training loops took 30-100x longer on two threads
+    The load includes this process's own runnable thread, so a load of cores - 0.5 means other
+    work holds half a core or more (on 2 cores: 1.5). Whole training loops took 30-100x longer on two threads
     at loads of 1.9-2.4 here (the earlier threshold, cores + 0.5, let them run on two).
     """
     try:
