@@ -190,3 +190,16 @@ def test_panel_walk_forward_and_calibration_match_each_series_forecast_from_each
     for key in panel:
         for lv in (80, 95):
             np.testing.assert_allclose(batched.series[key].widths[lv], one_by_one.series[key].widths[lv], rtol=RTOL)
+
+
+def test_recursive_forecast_equals_one_step_predictions_fed_back(airline):
+    """An independent reference: the one-step path (predict), fed its own forecasts, one member."""
+    history = airline.iloc[:-24]
+    model = Forecaster(model="auto", members=1, epochs=5, seed=0).fit(history)
+    values = list(history.to_numpy())
+    for _ in range(6):
+        index = pd.period_range(history.index[0], periods=len(values) + 1, freq=history.index.freq)
+        y = pd.Series(values + [values[-1]], index=index)  # a placeholder, never an input of its own forecast
+        values.append(float(np.ravel(model.predict(y, len(values)))[-1]))
+    np.testing.assert_allclose(model.forecast(6).to_numpy(), values[-6:], rtol=1e-9)
+    np.testing.assert_allclose(model.forecast_origins(airline, [len(history)], 6)[0], values[-6:], rtol=1e-9)
