@@ -48,15 +48,22 @@ def test_changing_pooling_after_calibrating_calibrates_again():
     assert again is not first and again.pooling == "pooled"
 
 
-def test_per_series_auto_models_choose_their_skeleton_weight_as_fit_does():
+def test_auto_panels_choose_each_series_skeleton_weight_on_its_tail(monkeypatch):
     data = seasonal_panel()
     template = Forecaster(model="auto", epochs=5, members=2, seed=0)
-    pf = PanelForecaster(template, global_model=False).fit(data)
+    per_series = PanelForecaster(template, global_model=False).fit(data)
+    trained = []
+    original = Forecaster.fit_windows
+    monkeypatch.setattr(Forecaster, "fit_windows", lambda self, *a, **k: trained.append(1) or original(self, *a, **k))
     shared = PanelForecaster(template).fit(data)
-    for key, f in pf.forecasters_.items():
-        assert "skeleton_weight_tail_rmse" in f.chosen_ and f.skeleton_weight_ == f.chosen_["skeleton_weight"]
-        assert "skeleton_weight_tail_rmse" not in shared.forecasters_[key].chosen_  # a shared network: 0
-        assert shared.forecasters_[key].skeleton_weight_ == 0.0
+    assert len(trained) == 2  # the global network and one second network for every series' tail
+    for pf in (per_series, shared):
+        for f in pf.forecasters_.values():
+            scores = {float(w): v for w, v in f.chosen_["skeleton_weight_tail_rmse"].items()}
+            assert f.skeleton_weight_ == f.chosen_["skeleton_weight"] == min(scores, key=lambda w: (scores[w], w))
+    given = PanelForecaster(Forecaster(model="auto", epochs=5, members=2, seed=0, skeleton_weight=0.5)).fit(data)
+    assert all(f.skeleton_weight_ == 0.5 and "skeleton_weight_tail_rmse" not in f.chosen_
+               for f in given.forecasters_.values())
 
 
 def test_per_series_models_calibrate_one_network_per_series(monkeypatch):

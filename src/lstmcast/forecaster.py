@@ -38,6 +38,12 @@ ABSURD_RANGES = 1e6
 SKELETON_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # the skeleton's shares model="auto" chooses among
 
 
+def weight_not_chosen(reason: Exception) -> dict:
+    """Return the report keys of a skeleton weight that could not be chosen: the LSTM alone, and why."""
+    return {"skeleton_weight": 0.0, "skeleton_weight_tail_rmse": None,
+            "skeleton_weight_note": f"not chosen (the LSTM alone): {reason}"}
+
+
 class Forecaster(BaseEstimator):
     """An LSTM forecaster (an ensemble of ``members`` networks) following the forecaster protocol.
 
@@ -724,8 +730,8 @@ class Forecaster(BaseEstimator):
 
         The skeleton's own forecast is zero in the space the network models, so combining the
         two forecasts is scaling the network's output by this share. ``skeleton_weight_`` is fixed
-        when fitting: the parameter when given, else the weight ``choose_skeleton_weight`` chose,
-        else 0 (a panel's shared network; a model file from before the choice existed), so
+        when fitting: the parameter when given, else the weight chosen on the validation tail,
+        else 0 (a model file from before the choice existed), so
         ``set_params`` after fitting changes nothing until the next fit.
         """
         return 1.0 if self.skeleton_ is None else 1.0 - self.skeleton_weight_
@@ -734,8 +740,9 @@ class Forecaster(BaseEstimator):
         """Return self with ``skeleton_weight_`` chosen on the validation tail (model="auto", weight not given).
 
         Called by ``fit`` between the transforms and training, and by a panel fitting one network
-        per series; a shared network keeps the weight ``fit_transforms`` set. The choice and every
-        weight's tail RMSE are added to ``chosen_``.
+        per series (a global network's panel chooses every series' weight with one second network:
+        ``PanelForecaster._choose_skeleton_weights``). The choice and every weight's tail RMSE are
+        added to ``chosen_``.
         """
         if self.skeleton_ is not None and self.skeleton_weight is None:
             report = self._choose_skeleton_weight()
@@ -764,14 +771,22 @@ class Forecaster(BaseEstimator):
         try:
             inner.fit(history.iloc[:-tail])
         except (InputError, TrainingDivergedError) as exc:  # too short without the tail, or unstable there
-            return {"skeleton_weight": 0.0, "skeleton_weight_tail_rmse": None,
-                    "skeleton_weight_note": f"not chosen (the LSTM alone): {exc}"}
+            return weight_not_chosen(exc)
+        return inner.tail_weight_report(history, tail)
+
+    def tail_weight_report(self, history, tail: int) -> dict:
+        """Return the report keys of the skeleton weight whose blend has the lowest RMSE on ``history``'s last ``tail``.
+
+        ``self`` is fitted on ``history`` minus that tail; its one-step forecasts of the tail are
+        blended with its skeleton's at each of ``SKELETON_WEIGHTS`` (ties to the smaller weight:
+        the LSTM). Leaves ``skeleton_weight_`` at the last weight tried.
+        """
         start = len(history) - tail
-        truth = self.values_[start:, self.target_idx_[0]]
+        truth = self._values_of(history)[0][start:, self.target_idx_[0]]
         scores = {}
         for weight in SKELETON_WEIGHTS:
-            inner.skeleton_weight_ = weight  # the same fitted networks, blended at each weight
-            point = np.asarray(inner.predict(history, start)).reshape(-1, tail).mean(axis=0)
+            self.skeleton_weight_ = weight  # the same fitted networks, blended at each weight
+            point = np.asarray(self.predict(history, start)).reshape(-1, tail).mean(axis=0)
             scores[weight] = float(np.sqrt(np.mean((truth - point) ** 2)))
         best = min(SKELETON_WEIGHTS, key=lambda w: (scores[w], w))
         return {"skeleton_weight": best, "skeleton_weight_tail_rmse": {str(w): scores[w] for w in SKELETON_WEIGHTS}}

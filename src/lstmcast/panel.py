@@ -101,6 +101,8 @@ class PanelForecaster(BaseEstimator):
                              f"series {first!r}: {failed[first]}. Drop or lengthen them, or shorten look_back")
         start = time.perf_counter()
         if self.global_model:
+            if template.model == "auto" and template.skeleton_weight is None:
+                self._choose_skeleton_weights(template)
             self.n_windows_ = self._fit_global(values)
         else:
             self.n_windows_ = 0
@@ -109,6 +111,30 @@ class PanelForecaster(BaseEstimator):
                 self.n_windows_ += f.fit_windows(*f.training_windows(z)).n_train_windows_
         self.train_seconds_ = time.perf_counter() - start
         return self
+
+    def _choose_skeleton_weights(self, template) -> None:
+        """Set each series' skeleton weight (model="auto", one global network), chosen on its validation tail.
+
+        As ``Forecaster.choose_skeleton_weight`` does for one series, with one second network for
+        all of them: a clone panel with the LSTM alone is fitted on every series minus its own
+        validation tail, and each series keeps the weight whose blend has the lowest RMSE on its
+        tail (``Forecaster.tail_weight_report``). When the shortened series cannot be fitted, every
+        series keeps the LSTM alone and its report says why.
+        """
+        from lstmcast.forecaster import weight_not_chosen
+
+        tails = {key: int(f.chosen_["tail"]) for key, f in self.forecasters_.items()}
+        inner = clone(self).set_params(forecaster=clone(template).set_params(skeleton_weight=0.0))
+        try:
+            inner.fit({key: s.iloc[: len(s) - tails[key]] for key, s in self.data_.items()})
+        except (InputError, TrainingDivergedError) as exc:
+            reports = {key: weight_not_chosen(exc) for key in self.forecasters_}
+        else:
+            reports = {key: inner.forecasters_[key].tail_weight_report(self.data_[key], tails[key])
+                       for key in self.forecasters_}
+        for key, f in self.forecasters_.items():
+            f.chosen_ = {**f.chosen_, **reports[key]}
+            f.skeleton_weight_ = float(reports[key]["skeleton_weight"])
 
     def _fit_global(self, values: dict) -> int:
         """Return the number of training windows after training one network on every series and sharing it.
