@@ -103,3 +103,6 @@ def test_a_panel_file_without_an_id_column_is_a_one_line_error(tmp_path):
     assert_one_line_error(runner.invoke(app, ["forecast", "--id-column", "unique_id", "--model-file", str(model),
                                               "--save", str(tmp_path / "again.lstm")]), "drop --save")
     assert not (tmp_path / "again.lstm").exists()
+    # new data is read by the saved panel's own columns: reading options are refused, not ignored
+    assert_one_line_error(runner.invoke(app, ["forecast", str(_panel_csv(tmp_path)), "--id-column", "unique_id",
+                                              "--model-file", str(model), "--column", "y"]), "rename the CSV's columns")

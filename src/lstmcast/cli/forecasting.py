@@ -405,7 +405,9 @@ def forecast_command(
         if plot is not None:
             raise InputError("--plot applies to one series; drop it with --id-column")
         if model_file is not None:
-            return _forecast_saved_panel(model_file, data, id_column, steps, as_json, levels)
+            return _forecast_saved_panel(model_file, data, id_column, steps, as_json, levels,
+                                         given=[flag for flag, value in (("--column", column), ("--date-column", date_column),
+                                                                         ("--dayfirst", dayfirst)) if value is not None])
         if data is None:
             raise InputError("forecast needs DATA with --id-column")
         return _forecast_panel(Model(ctx, model, params or {}), data, id_column, column, date_column, steps, as_json,
@@ -573,8 +575,13 @@ def _forecast_panel(spec, data, id_column, column, date_column, steps, as_json, 
     _print_panel(frame, panel, data, config, f"{spec.name} forecast", steps, as_json, levels, save)
 
 
-def _forecast_saved_panel(model_file: Path, data, id_column: str, steps: int, as_json: bool, levels) -> None:
-    """Forecast every series of a saved panel, or (DATA) new histories of its ids or of new ids."""
+def _forecast_saved_panel(model_file: Path, data, id_column: str, steps: int, as_json: bool, levels,
+                          given: list[str] = ()) -> None:
+    """Forecast every series of a saved panel, or (DATA) new histories of its ids or of new ids.
+
+    New data is read with the saved panel's own column names, so ``given`` (the reading options
+    passed, by flag) is refused rather than silently ignored.
+    """
     from lstmcast.panel import PanelForecaster
     from lstmcast.persist import load
 
@@ -583,6 +590,9 @@ def _forecast_saved_panel(model_file: Path, data, id_column: str, steps: int, as
         raise InputError(f"{model_file} holds a single-series model; drop --id-column to forecast with it")
     if id_column != panel.id_column:
         raise InputError(f"{model_file} was fitted with id column {panel.id_column!r}; got --id-column {id_column!r}")
+    if given:
+        raise InputError(f"{', '.join(given)}: a saved panel reads new data by its own columns ({panel.id_column}, "
+                         f"{panel.time_column}, {panel.value_column}); rename the CSV's columns and drop {given[0]}")
     source = None
     if data is not None:
         source = Path(data)
