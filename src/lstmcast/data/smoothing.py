@@ -36,7 +36,23 @@ _ANCHORS = ("ses", "holt")
 _MIN_RATE = 1e-4  # lower bound of alpha and beta: (0, 1] without the degenerate 0
 
 
-class LevelAnchor(BaseEstimator):
+class _SubtractsForecast:
+    """transform and inverse of a transform whose output is the data minus its own one-step forecast
+    ``forecasts(x)`` (made from x[:t] only, so both are causal)."""
+
+    def transform(self, x) -> np.ndarray:
+        """Return x_t - f_t."""
+        x = _as_array(x)
+        return x - self.forecasts(x)
+
+    def inverse(self, z, x) -> np.ndarray:
+        """Return z_t + f_t, with f_t from the true past x[:t]."""
+        z, x = _as_array(z, "z"), _as_array(x)
+        _check_same_length(z, x)
+        return z + self.forecasts(x)
+
+
+class LevelAnchor(_SubtractsForecast, BaseEstimator):
     """Subtract the exponential-smoothing forecast: z_t = x_t - f_t, f_t made from x[:t].
 
     ``kind="ses"``: level l_t = alpha x_t + (1 - alpha) l_{t-1}, f_t = l_{t-1}; the level starts
@@ -79,17 +95,6 @@ class LevelAnchor(BaseEstimator):
         f = np.full_like(x, np.nan)
         f[start:] = _one_step(x[start:], self.alpha_, self.beta_)
         return f
-
-    def transform(self, x) -> np.ndarray:
-        """Return x_t - f_t."""
-        x = _as_array(x)
-        return x - self.forecasts(x)
-
-    def inverse(self, z, x) -> np.ndarray:
-        """Return z_t + f_t, with f_t from the true past x[:t]."""
-        z, x = _as_array(z, "z"), _as_array(x)
-        _check_same_length(z, x)
-        return z + self.forecasts(x)
 
     def cursor(self, x, ends) -> _Smoothing:
         """Return the cursor continuing the histories ``x[:ends[r]]`` (see ``inverse_recursive``).
@@ -220,7 +225,7 @@ _TRENDS = ("none", "damped")
 _PHI = (0.8, 0.98)  # damping range of Hyndman et al.'s forecast package: a trend that fades
 
 
-class ExpSmoothing(BaseEstimator):
+class ExpSmoothing(_SubtractsForecast, BaseEstimator):
     """Subtract the additive exponential-smoothing forecast with a damped trend and, when
     ``season_length`` > 1, an evolving season (Holt-Winters): z_t = x_t - f_t, f_t made from x[:t].
 
@@ -312,17 +317,6 @@ class ExpSmoothing(BaseEstimator):
             params = {"alpha": self.alpha_, "beta": self.beta_, "phi": self.phi_, "gamma": self.gamma_}
             f[start:] = _ets_one_step(x[start:], params, self.trend0_, self._season_at(start))
         return f
-
-    def transform(self, x) -> np.ndarray:
-        """Return x_t - f_t."""
-        x = _as_array(x)
-        return x - self.forecasts(x)
-
-    def inverse(self, z, x) -> np.ndarray:
-        """Return z_t + f_t, with f_t from the true past x[:t]."""
-        z, x = _as_array(z, "z"), _as_array(x)
-        _check_same_length(z, x)
-        return z + self.forecasts(x)
 
     def cursor(self, x, ends) -> _Smoothing:
         """Return the cursor continuing the histories ``x[:ends[r]]`` (see ``inverse_recursive``)."""
