@@ -31,10 +31,7 @@ Prints three parts (run: `python benchmarks/bench_panel.py [--part a|b|c] [--sta
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,7 +43,8 @@ from lstmcast.panel import POINT, PanelForecaster, panel_walk_forward
 from panel_data import HORIZON, PANELS, SEED, TEST_SIZE, fingerprint, multi_step_truth, one_step_truth, scores
 
 HERE = Path(__file__).resolve().parent
-BENCH_PY = HERE / "accuracy" / ".venv" / "bin" / "python"
+sys.path.insert(0, str(HERE / "accuracy"))
+from series_io import stats_report  # noqa: E402  (the accuracy benchmark's environment and its runner)
 
 
 def template(**kw) -> Forecaster:
@@ -93,19 +91,11 @@ def stats_figures(names: list[str], panels: dict, cache: Path | None) -> tuple[d
     panel_stats.py runs now in the benchmark environment (and writes ``cache`` when given).
     Exits when a panel is missing from the results or was computed on other data.
     """
-    if cache is not None and cache.exists():
-        report = json.loads(cache.read_text())
+    report, cached = stats_report(HERE / "panel_stats.py", cache, ["--panels", ",".join(names)], ", or pass --no-stats")
+    if cached:
         source = (f"AutoETS figures: FROM CACHE {cache} (not computed in this run; "
                   f"statsforecast {report['versions']['statsforecast']})")
     else:
-        if not BENCH_PY.exists():
-            sys.exit(f"{BENCH_PY} not found: run benchmarks/accuracy/setup.sh first, or pass --no-stats")
-        with tempfile.TemporaryDirectory() as tmp:
-            out = cache if cache is not None else Path(tmp) / "panel_stats.json"
-            command = [str(BENCH_PY), str(HERE / "panel_stats.py"), str(out), "--panels", ",".join(names)]
-            # panel_stats.py's progress goes to our stderr so that stdout carries the tables alone
-            subprocess.run(command, check=True, stdout=sys.stderr)
-            report = json.loads(out.read_text())
         source = (f"AutoETS figures: computed in this run by panel_stats.py "
                   f"(statsforecast {report['versions']['statsforecast']})")
     check_stats(report, {name: panels[name] for name in names}, cache)

@@ -26,16 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from run import BENCH_PY, HERE, fmt, geometric_mean, load_entries, write_atomic
+from run import HERE, fmt, geometric_mean, load_entries, stats_report, write_atomic
 
 LEVELS = (80, 95)
 TARGET_BAND = 5.0  # coverage within 5 points of nominal (issue 12)
@@ -59,22 +57,15 @@ def stats_folds(entries: list[dict], stride: int, cache: Path | None) -> tuple[d
     """
     names = [e["name"] for e in entries]
     horizons = ",".join(key(h, s) for h, s in pairs(stride))
-    if cache is not None and cache.exists():
-        report = json.loads(cache.read_text())
+    report, cached = stats_report(HERE / "stats_intervals.py", cache,
+                                  ["--series", ",".join(names), "--horizons", horizons])
+    if cached:
         missing = [n for n in names if n not in report["series"]]
         if missing or report["horizons"] != horizons:
             sys.exit(f"--stats-cache {cache} lacks {missing or 'horizons ' + horizons}; "
                      "delete it or run without --stats-cache")
         return report["series"], (f"AutoETS figures: FROM CACHE {cache} (not computed in this run; "
                                   f"statsforecast {report['versions']['statsforecast']})")
-    if not BENCH_PY.exists():
-        sys.exit(f"{BENCH_PY} not found: run benchmarks/accuracy/setup.sh first")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = cache if cache is not None else Path(tmp) / "stats_intervals.json"
-        command = [str(BENCH_PY), str(HERE / "stats_intervals.py"), str(out), "--series", ",".join(names),
-                   "--horizons", horizons]
-        subprocess.run(command, check=True, stdout=sys.stderr)  # stdout carries the table alone
-        report = json.loads(out.read_text())
     return report["series"], (f"AutoETS figures: computed in this run by stats_intervals.py "
                               f"(statsforecast {report['versions']['statsforecast']}, refit at every origin)")
 

@@ -21,17 +21,14 @@ import importlib.util
 import json
 import math
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from series_io import HERE, load_entries, write_atomic  # noqa: E402
-BENCH_PY = HERE / ".venv" / "bin" / "python"
+from series_io import HERE, load_entries, stats_report, write_atomic  # noqa: E402
 STATS = ("AutoETS", "AutoARIMA", "AutoTheta")
 BASELINES = ("naive", "seasonal_naive")
 
@@ -57,22 +54,14 @@ def stats_figures(entries: list[dict], cache: Path | None) -> tuple[dict, str]:
     stats.py runs now in the benchmark environment (and writes ``cache`` when given).
     """
     names = [e["name"] for e in entries]
-    if cache is not None and cache.exists():
-        report = json.loads(cache.read_text())
+    report, cached = stats_report(HERE / "stats.py", cache, ["--series", ",".join(names)])
+    if cached:
         missing = [n for n in names if n not in report["series"]]
         if missing:
             sys.exit(f"--stats-cache {cache} lacks {missing}; delete it or run without --stats-cache")
         source = (f"statistical figures: FROM CACHE {cache} (not computed in this run; "
                   f"statsforecast {report['versions']['statsforecast']})")
         return report["series"], source
-    if not BENCH_PY.exists():
-        sys.exit(f"{BENCH_PY} not found: run benchmarks/accuracy/setup.sh first")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = cache if cache is not None else Path(tmp) / "stats.json"
-        command = [str(BENCH_PY), str(HERE / "stats.py"), str(out), "--series", ",".join(names)]
-        # stats.py's progress goes to our stderr so that stdout carries the table alone
-        subprocess.run(command, check=True, stdout=sys.stderr)
-        report = json.loads(out.read_text())
     source = (f"statistical figures: computed in this run by stats.py "
               f"(statsforecast {report['versions']['statsforecast']}, refit every step)")
     return report["series"], source

@@ -1,14 +1,35 @@
-"""What every accuracy-benchmark script shares: the series list and atomic writes (no third-party imports,
-so both lstmcast's environment and the statsforecast one can import it)."""
+"""What every accuracy-benchmark script shares: the series list, atomic writes and running a statistics
+script in the benchmark's own environment (no third-party imports, so both lstmcast's environment and
+the statsforecast one can import it)."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+BENCH_PY = HERE / ".venv" / "bin" / "python"  # statsforecast's environment (setup.sh), never lstmcast's
+
+
+def stats_report(script: Path, cache: Path | None, args: list[str], hint: str = "") -> tuple[dict, bool]:
+    """Return (the JSON report of ``script``, whether it was read from ``cache``).
+
+    With ``cache`` naming an existing file it is read; otherwise ``script OUT *args`` runs now in the
+    benchmark environment, writing ``cache`` when given (a temporary file otherwise). The script's
+    progress goes to stderr, so that the caller's stdout carries its tables alone.
+    """
+    if cache is not None and cache.exists():
+        return json.loads(cache.read_text()), True
+    if not BENCH_PY.exists():
+        sys.exit(f"{BENCH_PY} not found: run benchmarks/accuracy/setup.sh first{hint}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = cache if cache is not None else Path(tmp) / f"{script.stem}.json"
+        subprocess.run([str(BENCH_PY), str(script), str(out), *args], check=True, stdout=sys.stderr)
+        return json.loads(out.read_text()), False
 
 
 def load_entries(series: str | None, heldout: bool) -> list[dict]:
