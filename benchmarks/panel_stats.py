@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsforecast
 from statsforecast import StatsForecast
 from statsforecast.models import AutoETS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "accuracy"))
 from panel_data import HORIZON, PANELS, TEST_SIZE, fingerprint  # noqa: E402
-from series_io import write_atomic  # noqa: E402
+from series_io import versions, write_atomic  # noqa: E402
 
 SEASON = 12
 MODEL = "AutoETS"
@@ -99,8 +97,7 @@ def main() -> None:
                      "multi_step": f"fit on all but the last {HORIZON}, forecast(h={HORIZON})",
                      "model": f"AutoETS(season_length={SEASON})", "n_jobs": 1},
         "test_size": TEST_SIZE, "horizon": HORIZON,
-        "versions": {"statsforecast": statsforecast.__version__, "pandas": pd.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
+        "versions": versions(),
         "panels": results,
     }
     write_atomic(args.out.resolve(), json.dumps(report, indent=1) + "\n")

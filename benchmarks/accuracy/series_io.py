@@ -15,6 +15,18 @@ HERE = Path(__file__).resolve().parent
 BENCH_PY = HERE / ".venv" / "bin" / "python"  # statsforecast's environment (setup.sh), never lstmcast's
 
 
+def versions() -> dict:
+    """Return the package versions a statistics report records (call it in the benchmark environment)."""
+    import platform
+
+    import numpy
+    import pandas
+    import statsforecast
+
+    return {"statsforecast": statsforecast.__version__, "pandas": pandas.__version__,
+            "numpy": numpy.__version__, "python": platform.python_version()}
+
+
 def stats_report(script: Path, cache: Path | None, args: list[str], hint: str = "") -> tuple[dict, bool]:
     """Return (the JSON report of ``script``, whether it was read from ``cache``).
 

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsforecast
 from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta
 
-from series_io import HERE, load_entries, write_atomic  # noqa: E402
+from series_io import HERE, load_entries, versions, write_atomic  # noqa: E402
 MODELS = {"AutoETS": AutoETS, "AutoARIMA": AutoARIMA, "AutoTheta": AutoTheta}
 
 
@@ -88,8 +86,7 @@ def main() -> None:
               f"({results[entry['name']]['seconds']:.1f} s)", flush=True)
     report = {
         "protocol": "statsforecast cross_validation(h=1, step_size=1, n_windows=test_size, refit=True)",
-        "versions": {"statsforecast": statsforecast.__version__, "pandas": pd.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
+        "versions": versions(),
         "series": results,
     }
     write_atomic(args.out.resolve(), json.dumps(report, indent=1) + "\n")

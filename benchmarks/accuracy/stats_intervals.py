@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import statsforecast
 from statsforecast.models import AutoETS
 
-from series_io import HERE, load_entries, write_atomic  # noqa: E402
+from series_io import HERE, load_entries, versions, write_atomic  # noqa: E402
 LEVELS = (80, 95)
 
 
@@ -81,8 +79,7 @@ def main() -> None:
     report = {
         "protocol": "AutoETS refitted at every walk-forward origin, forecast(h, level=[80, 95])",
         "horizons": args.horizons,
-        "versions": {"statsforecast": statsforecast.__version__, "pandas": pd.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
+        "versions": versions(),
         "series": results,
     }
     write_atomic(args.out.resolve(), json.dumps(report) + "\n")
