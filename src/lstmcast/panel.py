@@ -34,7 +34,7 @@ from lstmcast.data.timeindex import future_index
 from lstmcast.data.validate import _label, check_int, validate_series
 from lstmcast.errors import InputError, NotFittedError, TrainingDivergedError
 from lstmcast.evaluation.baselines import interval_frame
-from lstmcast.evaluation.conformal import PanelBands, calibration_origins, check_pooling, naive_scale, panel_bands
+from lstmcast.evaluation.conformal import PanelBands, check_pooling, n_calibration_origins, naive_scale, panel_bands
 from lstmcast.evaluation.metrics import check_levels, coverage, level_label, mean_width, winkler
 from lstmcast.evaluation.metrics import rmse as rmse_of
 from lstmcast.evaluation.split import resolve_test_size
@@ -335,8 +335,8 @@ class PanelForecaster(BaseEstimator):
         for key, series in self.data_.items():
             needs = self.forecasters_[key].min_train_size()
             try:
-                tails[key] = calibration_origins(len(series), horizon, needs, None, f"series {key!r}",
-                                                 "the template") + horizon - 1
+                tails[key] = n_calibration_origins(len(series), horizon, needs, None, f"series {key!r}",
+                                                   "the template") + horizon - 1
             except InputError as exc:
                 failed[key] = str(exc)
         if failed:

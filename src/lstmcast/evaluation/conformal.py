@@ -292,7 +292,7 @@ def calibrate(
     target = target_series(forecaster, series).to_numpy()
     n = len(series)
     needs = forecaster.min_train_size() if hasattr(forecaster, "min_train_size") else 1
-    n_origins = calibration_origins(n, horizon, needs, n_origins, "y_train", repr(forecaster))
+    n_origins = n_calibration_origins(n, horizon, needs, n_origins, "y_train", repr(forecaster))
     cut = n - (horizon + n_origins - 1)
 
     origins = range(cut, cut + n_origins)
@@ -319,8 +319,8 @@ def calibrate(
     return conformal_bands(scores, levels, scale, floor)
 
 
-def calibration_origins(n: int, horizon: int, needs: int, n_origins: int | None = None, what: str = "y_train",
-                        model: str = "the forecaster") -> int:
+def n_calibration_origins(n: int, horizon: int, needs: int, n_origins: int | None = None, what: str = "y_train",
+                          model: str = "the forecaster") -> int:
     """Return how many calibration origins a series of ``n`` observations gives ``horizon``-step bands.
 
     The calibration tail holds ``horizon + n_origins - 1`` observations and the fit before it at

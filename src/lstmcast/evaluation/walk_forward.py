@@ -218,7 +218,7 @@ def interval_summary(folds: pd.DataFrame) -> dict[float, dict[str, float]]:
     return summary
 
 
-def forecast_origins(n_train: int, n: int, stride: int) -> range:
+def fold_origins(n_train: int, n: int, stride: int) -> range:
     """Return the forecast origins (history lengths) of a walk-forward over positions ``n_train .. n-1``."""
     return range(n_train, n, stride)
 
@@ -255,7 +255,7 @@ def _fold_forecasts(
     kwargs = {"level": list(levels)} if levels else {}  # forecasters without intervals need not take level
     columns = [POINT] + [f"{side}_{level_label(lv)}" for lv in levels for side in ("lower", "upper")]
     origins, blocks = [], []
-    at = forecast_origins(n_train, n, stride)
+    at = fold_origins(n_train, n, stride)
     if every is None and hasattr(model, "forecast_origins") and (not levels or hasattr(model, "calibration")):
         values = _batched_forecasts(model.fit(series.iloc[:n_train]), series, at, horizon, levels)
     else:
