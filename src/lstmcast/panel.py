@@ -95,9 +95,8 @@ class PanelForecaster(BaseEstimator):
             except InputError as exc:  # collect them all, so one error names every series that fails
                 failed[key] = str(exc)
         if failed:
-            names = ", ".join(repr(k) for k in list(failed)[:10]) + (" ..." if len(failed) > 10 else "")
             first = next(iter(failed))
-            raise InputError(f"{len(failed)} of {len(panel)} series cannot be fitted ({names}); "
+            raise InputError(f"{len(failed)} of {len(panel)} series cannot be fitted ({_names(failed)}); "
                              f"series {first!r}: {failed[first]}. Drop or lengthen them, or shorten look_back")
         start = time.perf_counter()
         if self.global_model:
